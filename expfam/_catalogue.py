@@ -1,0 +1,53 @@
+"""Every family expfam ships, each with example points in its source parameters.
+
+``verify`` and the test battery iterate over this list, so adding a family adds a row here.
+The points span each family's documented range, extremes included.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from expfam._family import ExponentialFamily
+from expfam.families import (
+    Bernoulli,
+    Categorical,
+    Exponential,
+    Gamma,
+    LogNormal,
+    Normal,
+    NormalKnownVariance,
+    Pareto,
+    Poisson,
+)
+
+
+class Entry(NamedTuple):
+    family: ExponentialFamily
+    examples: tuple[dict[str, Any], ...]
+
+
+CATALOGUE: tuple[Entry, ...] = (
+    Entry(Bernoulli(), ({"probability": 0.3}, {"probability": 0.97}, {"probability": 1e-3})),
+    Entry(
+        Categorical(4),
+        (
+            {"probabilities": [0.1, 0.2, 0.3, 0.4]},
+            {"probabilities": [0.97, 0.01, 0.01, 0.01]},
+        ),
+    ),
+    Entry(NormalKnownVariance(), ({"loc": 0.5}, {"loc": -3.0})),
+    Entry(NormalKnownVariance(variance=0.25), ({"loc": 2.0},)),
+    Entry(Normal(), ({"loc": 0.5, "scale": 2.0}, {"loc": -3.0, "scale": 0.1}, {"loc": 100.0, "scale": 10.0})),
+    Entry(Gamma(), ({"shape": 2.0, "rate": 3.0}, {"shape": 0.05, "rate": 1.0}, {"shape": 50.0, "rate": 0.5})),
+    Entry(Exponential(), ({"rate": 0.5}, {"rate": 20.0})),
+    Entry(Poisson(), ({"rate": 3.5}, {"rate": 0.01}, {"rate": 400.0})),
+    Entry(Pareto(minimum=1.0), ({"alpha": 2.5}, {"alpha": 0.7})),
+    Entry(Pareto(minimum=3.0), ({"alpha": 4.0},)),
+    Entry(LogNormal(), ({"loc": 0.0, "scale": 1.0}, {"loc": 1.5, "scale": 0.3})),
+)
+
+
+def family_names() -> list[str]:
+    """Class names of the catalogue's families, without repeats, in catalogue order."""
+    return list(dict.fromkeys(type(entry.family).__name__ for entry in CATALOGUE))

@@ -1,0 +1,42 @@
+"""Jit-safe inverse of the expectation map, chi -> eta, with an implicit derivative.
+
+Families without a closed-form inverse implement ``solve_natural(chi)``: a fixed, small
+number of well-initialised Newton steps written with ``lax.fori_loop`` (no Python loop on
+traced values). This module differentiates the result implicitly: since
+``chi = g'(eta)``, ``d eta = g''(eta)^{-1} d chi``, the inverse Fisher times the tangent.
+The iterations are never unrolled by autodiff.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+
+if TYPE_CHECKING:
+    from expfam._family import ExponentialFamily
+
+Array = jax.Array
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def invert_expectation(family: ExponentialFamily, chi: Array) -> Array:
+    """eta with ``family.expectation(eta) == chi``, from ``family.solve_natural``."""
+    return family.solve_natural(chi)
+
+
+@invert_expectation.defjvp
+def _invert_expectation_jvp(
+    family: ExponentialFamily, primals: tuple[Array], tangents: tuple[Array]
+) -> tuple[Array, Array]:
+    (chi,), (chi_dot,) = primals, tangents
+    eta = invert_expectation(family, chi)
+    eta_dot = jnp.linalg.solve(family.fisher(eta), chi_dot[..., None])[..., 0]
+    return eta, eta_dot
+
+
+def newton(step: Any, x0: Array, num_steps: int) -> Array:
+    """Run ``x <- step(x)`` a fixed number of times inside a ``fori_loop``."""
+    return jax.lax.fori_loop(0, num_steps, lambda _, x: step(x), x0)

@@ -1,0 +1,22 @@
+"""The family catalogue: one family per module."""
+
+from expfam.families.bernoulli import Bernoulli
+from expfam.families.categorical import Categorical
+from expfam.families.exponential import Exponential
+from expfam.families.gamma import Gamma
+from expfam.families.lognormal import LogNormal
+from expfam.families.normal import Normal, NormalKnownVariance
+from expfam.families.pareto import Pareto
+from expfam.families.poisson import Poisson
+
+__all__ = [
+    "Bernoulli",
+    "Categorical",
+    "Exponential",
+    "Gamma",
+    "LogNormal",
+    "Normal",
+    "NormalKnownVariance",
+    "Pareto",
+    "Poisson",
+]

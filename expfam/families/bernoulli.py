@@ -1,0 +1,69 @@
+"""Bernoulli: a binary label x in {0, 1}.
+
+``q(x) = p^x (1 - p)^(1 - x)``. Natural parameter ``eta = logit(p)``, ``T(x) = x``,
+``g(eta) = softplus(eta) = log(1 + e^eta)``, ``h(x) = 1``.
+Expectation ``sigmoid(eta) = p``; Fisher ``p (1 - p)``. The cross-entropy with a label
+is the sigmoid binary cross-entropy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from expfam._family import Array, ExponentialFamily
+
+
+@dataclasses.dataclass(frozen=True)
+class Bernoulli(ExponentialFamily):
+    support = "x in {0, 1}"
+
+    @property
+    def num_natural(self) -> int:
+        return 1
+
+    def natural_from_source(self, *, probability: Array) -> Array:
+        p = jnp.asarray(probability)
+        return (jnp.log(p) - jnp.log1p(-p))[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"probability": jax.nn.sigmoid(eta[..., 0])}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return jax.nn.softplus(eta[..., 0])
+
+    def expectation(self, eta: Array) -> Array:
+        return jax.nn.sigmoid(eta)
+
+    def fisher(self, eta: Array) -> Array:
+        p = jax.nn.sigmoid(eta)
+        return (p * jax.nn.sigmoid(-eta))[..., None]
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return jnp.log(chi) - jnp.log1p(-chi)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.zeros_like(x)
+
+    def in_support(self, x: Array) -> Array:
+        return (x == 0) | (x == 1)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return ~jnp.isnan(eta[..., 0])
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.zeros_like(eta[..., 0])
+
+    def link(self, raw: Array) -> Array:
+        """The logit itself: eta = raw."""
+        return raw
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        logits = eta[..., 0]
+        draws = jax.random.bernoulli(key, jax.nn.sigmoid(logits), shape + logits.shape)
+        return draws.astype(eta.dtype)

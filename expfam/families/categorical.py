@@ -1,0 +1,96 @@
+"""Categorical over ``num_classes`` classes: a class label.
+
+``q(k) = softmax(eta)_k``. Natural parameters are the K logits (an over-complete
+parametrization: adding a constant to every logit changes nothing), ``T(x)`` is the
+one-hot vector, ``g(eta) = logsumexp(eta)``, ``h = 1``. Expectation ``softmax(eta)``;
+Fisher ``diag(p) - p p^T`` (singular along ``(1, ..., 1)``). ``natural_from_expectation``
+returns the log-probabilities, the representative with ``g = 0``.
+
+Targets: integer arrays are class labels (shape ``batch``); floating arrays are one-hot
+or probability vectors (shape ``batch + (K,)``), which must be non-negative and sum to 1
+(to within ``sqrt(eps)``; they are not renormalized). A probability vector is the
+distribution target of soft labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from expfam._family import Array, ExponentialFamily, as_float
+
+
+@dataclasses.dataclass(frozen=True)
+class Categorical(ExponentialFamily):
+    num_classes: int
+    support = "integer labels 0..K-1, or one-hot / probability vectors of length K"
+
+    @property
+    def num_natural(self) -> int:
+        return self.num_classes
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.num_classes,)
+
+    def natural_from_source(self, *, probabilities: Array) -> Array:
+        return jnp.log(jnp.asarray(probabilities))
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"probabilities": jax.nn.softmax(eta, axis=-1)}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return jax.nn.logsumexp(eta, axis=-1)
+
+    def expectation(self, eta: Array) -> Array:
+        return jax.nn.softmax(eta, axis=-1)
+
+    def fisher(self, eta: Array) -> Array:
+        p = jax.nn.softmax(eta, axis=-1)
+        return jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(p) - p[..., :, None] * p[..., None, :]
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return jnp.log(chi)
+
+    def check_sample(self, x: Array) -> Array:
+        x = jnp.asarray(x)
+        if jnp.issubdtype(x.dtype, jnp.integer):
+            return x
+        return super().check_sample(x)
+
+    def target(self, x: Array) -> tuple[Array, Array]:
+        x = self.check_sample(x)
+        if jnp.issubdtype(x.dtype, jnp.integer):
+            inside = (x >= 0) & (x < self.num_classes)
+            chi = jax.nn.one_hot(x, self.num_classes, dtype=as_float(0.0).dtype)
+        else:
+            total = jnp.sum(x, axis=-1)
+            tolerance = jnp.sqrt(jnp.finfo(x.dtype).eps)
+            inside = jnp.all(x >= 0, axis=-1) & (jnp.abs(total - 1) <= tolerance)
+            chi = jnp.where(inside[..., None], x, 1.0 / self.num_classes)
+        return chi, jnp.where(inside, 0.0, -jnp.inf).astype(chi.dtype)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return self.target(x)[0]
+
+    def log_carrier(self, x: Array) -> Array:
+        return self.target(x)[1]
+
+    def in_support(self, x: Array) -> Array:
+        return ~jnp.isneginf(self.target(x)[1])
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.all(~jnp.isnan(eta), axis=-1) & jnp.any(eta > -jnp.inf, axis=-1)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.zeros_like(eta[..., 0])
+
+    def link(self, raw: Array) -> Array:
+        """The logits themselves: eta = raw."""
+        return raw
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        """Integer labels of shape ``shape + batch_shape``."""
+        return jax.random.categorical(key, eta, axis=-1, shape=shape + eta.shape[:-1])

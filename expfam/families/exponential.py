@@ -1,0 +1,66 @@
+"""Exponential: a positive waiting time with rate r.
+
+``q(x) = r e^(-r x)``. ``eta = -r``, ``T(x) = x``, ``h = 1``, ``g(eta) = -log(-eta)``.
+Expectation ``1 / r``; Fisher ``1 / r^2``; inverse ``eta = -1 / E[x]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from expfam import _links
+from expfam._family import Array, ExponentialFamily
+
+
+@dataclasses.dataclass(frozen=True)
+class Exponential(ExponentialFamily):
+    support = "x >= 0"
+    support_point = 1.0
+
+    @property
+    def num_natural(self) -> int:
+        return 1
+
+    def natural_from_source(self, *, rate: Array) -> Array:
+        return -jnp.asarray(rate)[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"rate": -eta[..., 0]}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return -jnp.log(-eta[..., 0])
+
+    def expectation(self, eta: Array) -> Array:
+        return -1.0 / eta
+
+    def fisher(self, eta: Array) -> Array:
+        return (1.0 / eta**2)[..., None]
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return -1.0 / chi
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.zeros_like(x)
+
+    def in_support(self, x: Array) -> Array:
+        return (x >= 0) & (x < jnp.inf)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return eta[..., 0] < 0
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.zeros_like(eta[..., 0])
+
+    def link(self, raw: Array) -> Array:
+        """``eta = -positive(raw)``: the rate is softplus(raw)."""
+        return _links.negative(raw)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        rate = -eta[..., 0]
+        return jax.random.exponential(key, shape + rate.shape, eta.dtype) / rate

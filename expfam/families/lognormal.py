@@ -1,0 +1,36 @@
+"""LogNormal: a positive, right-skewed target whose logarithm is Normal(loc, scale^2).
+
+The natural parameters, log-normalizer, expectation, Fisher and inverse are the Normal's,
+applied to ``log x``: ``T(x) = (log x, (log x)^2)``, ``log h(x) = -log x - 1/2 log(2 pi)``.
+``E[log h] = -loc - 1/2 log(2 pi)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from expfam._family import Array
+from expfam.families.normal import HALF_LOG_TWO_PI, Normal
+
+
+@dataclasses.dataclass(frozen=True)
+class LogNormal(Normal):
+    support = "x > 0"
+    support_point = 1.0
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return super().sufficient_statistics(jnp.log(x))
+
+    def log_carrier(self, x: Array) -> Array:
+        return -jnp.log(x) - HALF_LOG_TWO_PI
+
+    def in_support(self, x: Array) -> Array:
+        return (x > 0) & (x < jnp.inf)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return -self.expectation(eta)[..., 0] - HALF_LOG_TWO_PI
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        return jnp.exp(super().sample(key, eta, shape))

@@ -1,0 +1,149 @@
+"""Normal with unknown mean and variance (heteroscedastic regression).
+
+``q(x) = N(x; loc, scale^2)``, ``v = scale^2``. Natural parameters
+``eta = (loc / v, -1 / (2 v))``, ``T(x) = (x, x^2)``,
+``g(eta) = -eta_1^2 / (4 eta_2) + 1/2 log(-1 / (2 eta_2)) = loc^2 / (2 v) + 1/2 log v``,
+``log h = -1/2 log(2 pi)``. Expectation ``(loc, loc^2 + v)``; Fisher
+``[[v, 2 loc v], [2 loc v, 2 v^2 + 4 loc^2 v]]``.
+
+``LogNormal`` reuses all of this on ``log x``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+
+from expfam import _links
+from expfam._family import Array, ExponentialFamily
+
+HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+
+
+def _loc_variance(eta: Array) -> tuple[Array, Array]:
+    variance = -0.5 / eta[..., 1]
+    return eta[..., 0] * variance, variance
+
+
+@dataclasses.dataclass(frozen=True)
+class Normal(ExponentialFamily):
+    support = "x real"
+
+    @property
+    def num_natural(self) -> int:
+        return 2
+
+    def natural_from_source(self, *, loc: Array, scale: Array) -> Array:
+        loc, scale = jnp.broadcast_arrays(jnp.asarray(loc), jnp.asarray(scale))
+        variance = scale * scale
+        return jnp.stack([loc / variance, -0.5 / variance], axis=-1)
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        loc, variance = _loc_variance(eta)
+        return {"loc": loc, "scale": jnp.sqrt(variance)}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        eta1, eta2 = eta[..., 0], eta[..., 1]
+        return -0.25 * eta1 * eta1 / eta2 - 0.5 * jnp.log(-2.0 * eta2)
+
+    def expectation(self, eta: Array) -> Array:
+        loc, variance = _loc_variance(eta)
+        return jnp.stack([loc, loc * loc + variance], axis=-1)
+
+    def fisher(self, eta: Array) -> Array:
+        loc, v = _loc_variance(eta)
+        cross = 2 * loc * v
+        rows = [jnp.stack([v, cross], -1), jnp.stack([cross, 2 * v * v + 4 * loc * loc * v], -1)]
+        return jnp.stack(rows, axis=-2)
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        loc = chi[..., 0]
+        variance = chi[..., 1] - loc * loc
+        return jnp.stack([loc / variance, -0.5 / variance], axis=-1)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return jnp.stack([x, x * x], axis=-1)
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.full_like(x, -HALF_LOG_TWO_PI)
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.isfinite(x)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.isfinite(eta[..., 0]) & (eta[..., 1] < 0)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], -HALF_LOG_TWO_PI)
+
+    def link(self, raw: Array) -> Array:
+        """``(raw_1, -positive(raw_2))``: canonical coordinates, any real input is valid."""
+        return jnp.stack([raw[..., 0], _links.negative(raw[..., 1])], axis=-1)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        loc, variance = _loc_variance(eta)
+        noise = jax.random.normal(key, shape + loc.shape, eta.dtype)
+        return loc + jnp.sqrt(variance) * noise
+
+
+@dataclasses.dataclass(frozen=True)
+class NormalKnownVariance(ExponentialFamily):
+    """Normal with a fixed variance: its negative log-likelihood is the scaled MSE.
+
+    ``eta = loc / variance``, ``T(x) = x``, ``g(eta) = variance eta^2 / 2``,
+    ``log h(x) = -x^2 / (2 variance) - 1/2 log(2 pi variance)``, so
+    ``-log q(y) = (y - loc)^2 / (2 variance) + 1/2 log(2 pi variance)``.
+    """
+
+    variance: float = 1.0
+    support = "x real"
+
+    @property
+    def num_natural(self) -> int:
+        return 1
+
+    def natural_from_source(self, *, loc: Array) -> Array:
+        return (jnp.asarray(loc) / self.variance)[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"loc": eta[..., 0] * self.variance}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return 0.5 * self.variance * eta[..., 0] ** 2
+
+    def expectation(self, eta: Array) -> Array:
+        return self.variance * eta
+
+    def fisher(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., None], self.variance)
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return chi / self.variance
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return -0.5 * x * x / self.variance - 0.5 * math.log(2 * math.pi * self.variance)
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.isfinite(x)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.isfinite(eta[..., 0])
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        loc = eta[..., 0] * self.variance
+        return self.log_carrier(loc) - 0.5
+
+    def link(self, raw: Array) -> Array:
+        """The network outputs the mean: ``eta = raw / variance``."""
+        return raw / self.variance
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        loc = eta[..., 0] * self.variance
+        noise = jax.random.normal(key, shape + loc.shape, eta.dtype)
+        return loc + math.sqrt(self.variance) * noise

@@ -1,0 +1,73 @@
+"""Pareto with a known minimum m: a heavy-tailed target x >= m with tail index alpha.
+
+``q(x) = alpha m^alpha / x^(alpha + 1)``. ``eta = -alpha``, ``T(x) = log x``,
+``h(x) = 1/x`` on ``x >= m``, ``g(eta) = -log(-eta) + eta log m``.
+Expectation ``E[log x] = log m + 1/alpha``; Fisher ``1 / alpha^2``;
+inverse ``eta = -1 / (E[log x] - log m)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+
+from expfam import _links
+from expfam._family import Array, ExponentialFamily
+
+
+@dataclasses.dataclass(frozen=True)
+class Pareto(ExponentialFamily):
+    minimum: float = 1.0
+    support = "x >= minimum"
+
+    @property
+    def support_point(self) -> float:  # type: ignore[override]
+        return self.minimum
+
+    @property
+    def num_natural(self) -> int:
+        return 1
+
+    def natural_from_source(self, *, alpha: Array) -> Array:
+        return -jnp.asarray(alpha)[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"alpha": -eta[..., 0]}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return -jnp.log(-eta[..., 0]) + eta[..., 0] * math.log(self.minimum)
+
+    def expectation(self, eta: Array) -> Array:
+        return math.log(self.minimum) - 1.0 / eta
+
+    def fisher(self, eta: Array) -> Array:
+        return (1.0 / eta**2)[..., None]
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return -1.0 / (chi - math.log(self.minimum))
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return jnp.log(x)[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return -jnp.log(x)
+
+    def in_support(self, x: Array) -> Array:
+        return (x >= self.minimum) & (x < jnp.inf)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return eta[..., 0] < 0
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return -self.expectation(eta)[..., 0]
+
+    def link(self, raw: Array) -> Array:
+        """``eta = -positive(raw)``: the tail index is softplus(raw)."""
+        return _links.negative(raw)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        alpha = -eta[..., 0]
+        return self.minimum * jnp.exp(jax.random.exponential(key, shape + alpha.shape, eta.dtype) / alpha)

@@ -1,0 +1,67 @@
+"""Poisson: a count x in {0, 1, 2, ...} with rate lambda.
+
+``q(x) = lambda^x e^(-lambda) / x!``. ``eta = log lambda``, ``T(x) = x``,
+``log h(x) = -log x!``, ``g(eta) = e^eta``. Expectation and Fisher ``e^eta``; inverse
+``log E[x]``. ``E[log h] = -E[log x!]`` has no closed form; see
+``_special.poisson_expected_log_factorial``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from expfam import _special
+from expfam._family import Array, ExponentialFamily
+
+
+@dataclasses.dataclass(frozen=True)
+class Poisson(ExponentialFamily):
+    support = "x in {0, 1, 2, ...}"
+
+    @property
+    def num_natural(self) -> int:
+        return 1
+
+    def natural_from_source(self, *, rate: Array) -> Array:
+        return jnp.log(jnp.asarray(rate))[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"rate": jnp.exp(eta[..., 0])}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return jnp.exp(eta[..., 0])
+
+    def expectation(self, eta: Array) -> Array:
+        return jnp.exp(eta)
+
+    def fisher(self, eta: Array) -> Array:
+        return jnp.exp(eta)[..., None]
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return jnp.log(chi)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return -_special.log_factorial_of(x)
+
+    def in_support(self, x: Array) -> Array:
+        return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.isfinite(eta[..., 0])
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return -_special.poisson_expected_log_factorial(jnp.exp(eta[..., 0]))
+
+    def link(self, raw: Array) -> Array:
+        """The log-rate itself: eta = raw."""
+        return raw
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        rate = jnp.exp(eta[..., 0])
+        return jax.random.poisson(key, rate, shape + rate.shape).astype(eta.dtype)
