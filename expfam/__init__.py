@@ -7,6 +7,8 @@ in eta is exactly ``g'(eta) - chi``.
 
 from expfam._cross_entropy import cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
+from expfam._links import SourceLink, positive, source_link
+from expfam._loss import Target, loss
 from expfam.families import (
     Bernoulli,
     Categorical,
@@ -32,11 +34,16 @@ __all__ = [
     "NormalKnownVariance",
     "Pareto",
     "Poisson",
+    "SourceLink",
+    "Target",
     "__version__",
     "cross_entropy",
     "entropy",
     "fit",
     "kl_divergence",
     "log_prob",
+    "loss",
     "nll",
+    "positive",
+    "source_link",
 ]
