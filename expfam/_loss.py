@@ -96,8 +96,11 @@ def loss(family: ExponentialFamily, link: Callable[[Array], Array] | None = None
     def fn(outputs: Any, targets: Any, *, weights: Any = None, where: Any = None) -> Array:
         outputs = as_float(outputs)
         chi, elc = as_target(family, targets)
-        if outputs.ndim == 0:
-            raise ValueError(f"{family.name}: outputs must have a trailing parameter axis, got a scalar")
+        if outputs.ndim == 0 or (link is None and outputs.shape[-1] != family.num_natural):
+            raise ValueError(
+                f"{family.name}: outputs for the canonical link must have shape (..., {family.num_natural}), "
+                f"got shape {outputs.shape}"
+            )
         masks = () if where is None else (jnp.asarray(where).shape,)
         batch = jnp.broadcast_shapes(outputs.shape[:-1], chi.shape[:-1], elc.shape, *masks)
         outputs = jnp.broadcast_to(outputs, batch + outputs.shape[-1:])
