@@ -14,6 +14,7 @@ import argparse
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 import expfam
@@ -22,14 +23,14 @@ from expfam._mlp import apply_mlp, init_mlp, train
 CLASSES = 3
 
 
-def spirals(key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
-    """Points on three noisy spirals and their spiral index."""
-    label_key, radius_key, noise_key = jax.random.split(key, 3)
-    labels = jax.random.randint(label_key, (n,), 0, CLASSES)
-    radius = jax.random.uniform(radius_key, (n,), minval=0.1, maxval=1.0)
-    angle = 4.0 * radius + 2 * jnp.pi * labels / CLASSES
-    points = jnp.stack([radius * jnp.cos(angle), radius * jnp.sin(angle)], axis=-1)
-    return points + 0.08 * jax.random.normal(noise_key, (n, 2)), labels
+def spirals(seed: int, n: int) -> tuple[jax.Array, jax.Array]:
+    """Points on three noisy spirals and their spiral index, drawn by numpy."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, CLASSES, n)
+    radius = rng.uniform(0.1, 1.0, n)
+    angle = 4.0 * radius + 2 * np.pi * labels / CLASSES
+    points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1) + 0.08 * rng.standard_normal((n, 2))
+    return jnp.asarray(points, jnp.float32), jnp.asarray(labels)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     n, epochs = (1500, 60) if args.fast else (6000, 150)
 
     family = expfam.Categorical(CLASSES)
-    x, labels = spirals(jax.random.key(0), n)
+    x, labels = spirals(0, n)
     one_hot = jax.nn.one_hot(labels, CLASSES)
     target = expfam.Target.from_samples(family, one_hot)
     loss = expfam.loss(family)
@@ -48,12 +49,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         inputs, targets = batch
         return jnp.mean(loss(apply_mlp(params, inputs), targets))
 
-    params = init_mlp(jax.random.key(1), [2, 64, 64, CLASSES])
+    params = init_mlp(1, [2, 64, 64, CLASSES])
     params = train(
         mean_loss, params, (x, target), epochs=epochs, batch_size=128, learning_rate=1e-2, key=jax.random.key(2)
     )
 
-    test_x, test_labels = spirals(jax.random.key(3), 3000)
+    test_x, test_labels = spirals(3, 3000)
     test_one_hot = jax.nn.one_hot(test_labels, CLASSES)
     logits = apply_mlp(params, test_x)
     test_loss = loss(logits, test_one_hot)

@@ -14,9 +14,11 @@ Run: ``PYTHONPATH=. python examples/gaussian.py [--fast]``.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.scipy.special import ndtri
 
@@ -24,20 +26,22 @@ import expfam
 from expfam._mlp import apply_mlp, init_mlp, train
 
 
-def noise_scale(x: jax.Array) -> jax.Array:
+def noise_scale(x: Any) -> Any:
     return 0.05 + 0.5 * x[:, 0] ** 2
 
 
-def sample(key: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
-    x_key, e_key = jax.random.split(key)
-    x = jax.random.uniform(x_key, (n, 1), minval=-1.0, maxval=1.0)
-    return x, jnp.sin(3 * x[:, 0]) + noise_scale(x) * jax.random.normal(e_key, (n,))
+def sample(seed: int, n: int) -> tuple[jax.Array, jax.Array]:
+    """n inputs and their targets, drawn by numpy."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, (n, 1))
+    y = np.sin(3 * x[:, 0]) + noise_scale(x) * rng.standard_normal(n)
+    return jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
 
 
 def fixed_variance_is_mse(x: jax.Array, y: jax.Array, variance: float) -> float:
     """Largest relative difference between the NLL gradient and the MSE gradient / (2 v)."""
     family = expfam.NormalKnownVariance(variance)
-    params = init_mlp(jax.random.key(7), [1, 16, 1], output_scale=1.0)
+    params = init_mlp(7, [1, 16, 1], output_scale=1.0)
     nll_grad = jax.grad(lambda p: jnp.mean(expfam.loss(family)(apply_mlp(p, x), y)))(params)
     mse_grad = jax.grad(lambda p: jnp.mean((apply_mlp(p, x)[:, 0] - y) ** 2))(params)
     ratio = jax.tree.map(
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--fast", action="store_true", help="small data and few epochs (for the tests)")
     args = parser.parse_args(argv)
     n, epochs = (2000, 60) if args.fast else (8000, 150)
-    x, y = sample(jax.random.key(0), n)
+    x, y = sample(0, n)
     results = {"fixed variance: max relative |grad nll - grad mse / (2 v)|": fixed_variance_is_mse(x, y, 0.3)}
 
     family = expfam.Normal()
@@ -65,8 +69,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     def mse(params: expfam._mlp.Params, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
         return jnp.mean(optax.l2_loss(apply_mlp(params, batch[0])[:, 0], batch[1]))
 
-    params = train(nll, init_mlp(jax.random.key(1), [1, 32, 32, 2]), (x, family.target(y)), **common)
-    mse_params = train(mse, init_mlp(jax.random.key(1), [1, 32, 32, 1]), (x, y), **common)
+    params = train(nll, init_mlp(1, [1, 32, 32, 2]), (x, family.target(y)), **common)
+    mse_params = train(mse, init_mlp(1, [1, 32, 32, 1]), (x, y), **common)
     residual_scale = jnp.std(y - apply_mlp(mse_params, x)[:, 0])
 
     grid = jnp.linspace(-0.95, 0.95, 39)[:, None]
@@ -74,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     results["learned scale: mean relative error"] = float(jnp.mean(jnp.abs(fitted["scale"] / noise_scale(grid) - 1)))
     results["learned mean: rms error"] = float(jnp.sqrt(jnp.mean((fitted["loc"] - jnp.sin(3 * grid[:, 0])) ** 2)))
 
-    test_x, test_y = sample(jax.random.key(3), 20000)
+    test_x, test_y = sample(3, 20000)
     test = family.source_from_natural(head(apply_mlp(params, test_x)))
     mse_loc = apply_mlp(mse_params, test_x)[:, 0]
     for level in (0.5, 0.9):

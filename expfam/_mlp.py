@@ -13,28 +13,30 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 Array = jax.Array
 Params = list[tuple[Array, Array]]
 
 
-def init_mlp(key: Array, sizes: Sequence[int], output_scale: float = 0.1) -> Params:
-    """Weights and biases for layer sizes ``(inputs, hidden..., outputs)``."""
-    keys = jax.random.split(key, len(sizes) - 1)
+def init_mlp(seed: int, sizes: Sequence[int], output_scale: float = 0.1) -> Params:
+    """Weights and biases for layer sizes ``(inputs, hidden..., outputs)``, drawn by numpy from ``seed``."""
+    rng = np.random.default_rng(seed)
     params = []
-    for i, (k, fan_in, fan_out) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         scale = (output_scale if i == len(sizes) - 2 else 1.0) / fan_in**0.5
-        params.append((scale * jax.random.normal(k, (fan_in, fan_out)), jnp.zeros(fan_out)))
+        weights = jnp.asarray(scale * rng.standard_normal((fan_in, fan_out)), jnp.result_type(float))
+        params.append((weights, jnp.zeros(fan_out, weights.dtype)))
     return params
 
 
 def apply_mlp(params: Params, x: Array) -> Array:
-    """The network's outputs for inputs x of shape (batch, inputs)."""
+    """The network's outputs, shape (batch, outputs), for inputs x of shape (batch, inputs)."""
     for w, b in params[:-1]:
-        x = jax.nn.silu(x @ w + b)
+        x = jax.nn.silu(x @ w + b[None, :])
     w, b = params[-1]
-    return x @ w + b
+    return x @ w + b[None, :]
 
 
 def train(
@@ -72,16 +74,21 @@ def train(
         updates, state = optimizer.update(grads, state, params)
         return (optax.apply_updates(params, updates), state), value
 
-    @jax.jit
-    def epoch(params: Any, state: Any, key: Array) -> tuple[Any, Any, Array]:
+    def epoch(carry: Any, key: Array) -> tuple[Any, Array]:
         order = jax.random.permutation(key, n)[: steps_per_epoch * batch]
         batches = jax.tree.map(lambda a: a[order].reshape((steps_per_epoch, batch) + a.shape[1:]), data)
-        (params, state), values = jax.lax.scan(step, (params, state), batches)
-        return params, state, jnp.mean(values)
+        carry, values = jax.lax.scan(step, carry, batches)
+        return carry, jnp.mean(values)
 
-    state = optimizer.init(params)
-    for i, k in enumerate(jax.random.split(key, epochs)):
-        params, state, value = epoch(params, state, k)
-        if on_epoch is not None:
-            on_epoch(i, params, float(value))
-    return params
+    @jax.jit
+    def run(carry: Any, keys: Array) -> tuple[Any, Array]:
+        return jax.lax.scan(epoch, carry, keys)
+
+    carry = (params, optimizer.init(params))
+    keys = jax.random.split(key, epochs)
+    if on_epoch is None:  # all epochs in one compiled call
+        return run(carry, keys)[0][0]
+    for i in range(epochs):
+        carry, values = run(carry, keys[i : i + 1])
+        on_epoch(i, carry[0], float(values[0]))
+    return carry[0]
