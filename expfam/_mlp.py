@@ -8,6 +8,7 @@ head starts close to its bias.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ def init_mlp(seed: int, sizes: Sequence[int], output_scale: float = 0.1) -> Para
     """Weights and biases for layer sizes ``(inputs, hidden..., outputs)``, drawn by numpy from ``seed``."""
     rng = np.random.default_rng(seed)
     params = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         scale = (output_scale if i == len(sizes) - 2 else 1.0) / fan_in**0.5
         weights = jnp.asarray(scale * rng.standard_normal((fan_in, fan_out)), jnp.result_type(float))
         params.append((weights, jnp.zeros(fan_out, weights.dtype)))
