@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--family-arg", action="append", default=[], metavar="NAME=VALUE", help="family setting, e.g. minimum=1"
     )
     parser.add_argument("--hidden", default="32,32", help="hidden layer sizes, comma-separated (default: 32,32)")
-    parser.add_argument("--epochs", type=int, default=100, help="passes over the training set (default: 100)")
+    parser.add_argument("--epochs", type=int, default=50, help="passes over the training set (default: 50)")
     parser.add_argument("--batch-size", type=int, default=128, help="examples per Adam step (default: 128)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="initial Adam step size (default: 3e-3)")
     parser.add_argument("--validation", type=float, default=0.2, help="validation fraction (default: 0.2)")
