@@ -15,7 +15,10 @@ from registry import CASES, ENTRY_CASES, REFERENCES, Case, case_ids, scipy_distr
 import expfam
 from expfam._catalogue import CATALOGUE
 
-MODES = ["eager", "jit", "vmap"]
+# Every example eagerly; the first example of each catalogue entry also under jit and vmap.
+MODE_CASES = [pytest.param(case, "eager", id=f"{case.id}-eager") for case in CASES] + [
+    pytest.param(case, mode, id=f"{case.id}-{mode}") for case in ENTRY_CASES for mode in ("jit", "vmap")
+]
 
 
 def natural(case: Case, dtype: Any = None) -> jax.Array:
@@ -48,8 +51,7 @@ def test_every_family_has_a_reference() -> None:
     assert not missing, f"add rows to tests/registry.py for {sorted(missing)}"
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+@pytest.mark.parametrize(("case", "mode"), MODE_CASES)
 def test_log_prob_matches_scipy(case: Case, mode: str, dtype: str) -> None:
     dist = scipy_distribution(case.family, case.source)
     if dist is None:
@@ -82,8 +84,7 @@ def test_closed_forms_match_autodiff(case: Case, dtype: str) -> None:
     assert_close(case.family.fisher(eta), case.family.autodiff_fisher(eta), dtype, loose=5)
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+@pytest.mark.parametrize(("case", "mode"), MODE_CASES)
 def test_gradient_is_expectation_minus_target(case: Case, mode: str, dtype: str) -> None:
     family, n = case.family, 8
     eta = jnp.broadcast_to(natural(case), (n, family.num_natural))
