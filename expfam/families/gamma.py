@@ -18,7 +18,6 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
 
 from expfam import _links, _solve, _special
 from expfam._family import Array, ExponentialFamily
@@ -57,7 +56,7 @@ class Gamma(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
-        return gammaln(shape) - shape * jnp.log(rate)
+        return _special.lgamma(shape) - shape * jnp.log(rate)
 
     def expectation(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
