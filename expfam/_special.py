@@ -29,6 +29,7 @@ __all__ = [
     "log1mexp",
     "log1p",
     "log1pexp",
+    "log1pmx",
     "log_binomial",
     "log_factorial_of",
     "log_minus_digamma",
@@ -84,25 +85,39 @@ def log1mexp(x: Array) -> Array:
     return jnp.where(near, jnp.log(-jnp.expm1(jnp.minimum(x, 0.0))), log1p(-jnp.exp(far)))
 
 
-@jax.jit
-def log_ratio_excess(z: Array) -> Array:
-    """``z - 1 - log z >= 0`` for ``z > 0``, accurate next to its double zero at ``z = 1``.
-
-    For ``z in [1/2, 2]``, with ``w = z - 1`` (exact) and ``v = w / (2 + w)`` (``|v| <= 1/3``),
-    ``w - log1p(w) = v w - 2 v^3 sum_j v^(2j) / (2j + 3)`` (from ``log1p(w) = 2 atanh v``), with
-    7 terms in float32 and 16 in float64 (truncation below 0.1 ulp); elsewhere the plain
-    ``z - 1 - log z`` (which cancels by a factor 4 at most there). It is the Bregman divergence
-    of ``-log`` and the core of every stable Gamma / Poisson / Normal formula.
-    """
-    near = (z >= 0.5) & (z <= 2.0)
-    w = jnp.where(near, z - 1.0, 0.0)
+def _w_minus_log1p_series(w: Array) -> Array:
+    """``w - log1p(w)`` for ``w in [-1/2, 1]``: with ``v = w / (2 + w)`` (``|v| <= 1/3``),
+    ``v w + 2 v^3 sum_j v^(2j) / (2j + 3)`` (from ``log1p(w) = 2 atanh v``; 7 terms in float32,
+    16 in float64: truncation below 0.1 ulp)."""
     v = w / (2.0 + w)
     v2 = v * v
-    terms = 16 if _is_f64(z) else 7
+    terms = 16 if _is_f64(w) else 7
     tail = jnp.full_like(v, 1.0 / (2 * terms + 1))
     for j in range(terms - 2, -1, -1):
         tail = tail * v2 + 1.0 / (2 * j + 3)
-    return jnp.where(near, v * w - 2.0 * v * v2 * tail, z - 1.0 - jnp.log(z))
+    return v * w - 2.0 * v * v2 * tail
+
+
+@jax.jit
+def log1pmx(w: Array) -> Array:
+    """``log(1 + w) - w`` for ``w > -1``: the series of ``_w_minus_log1p_series`` on ``[-1/2, 1]``
+    (no cancellation next to the double zero at 0), ``log1p(w) - w`` elsewhere."""
+    near = (w >= -0.5) & (w <= 1.0)
+    return jnp.where(near, -_w_minus_log1p_series(jnp.where(near, w, 0.0)), log1p(w) - w)
+
+
+@jax.jit
+def log_ratio_excess(z: Array, z_minus_one: Array | None = None) -> Array:
+    """``E(z) = z - 1 - log z >= 0`` for ``z > 0``, accurate next to its double zero at ``z = 1``.
+
+    For ``z in [1/2, 2]``, ``-log1pmx(z - 1)`` by its series (``z - 1`` exact, or passed in as
+    ``z_minus_one`` when the caller has it with fewer roundings than z); elsewhere the plain
+    ``z - 1 - log z`` (which cancels by a factor 4 at most there). It is the Bregman divergence
+    of ``-log`` and the core of the stable Gamma / Poisson / Normal formulas.
+    """
+    near = (z >= 0.5) & (z <= 2.0)
+    w = z - 1.0 if z_minus_one is None else z_minus_one
+    return jnp.where(near, _w_minus_log1p_series(jnp.where(near, w, 0.0)), z - 1.0 - jnp.log(z))
 
 
 @jax.jit
@@ -295,7 +310,8 @@ def poisson_log_pmf(k: Array, rate: Array) -> Array:
     """
     positive = k >= 1
     k1 = jnp.where(positive, k, 1.0)
-    nonzero = -k1 * log_ratio_excess(rate / k1) - 0.5 * jnp.log(2 * math.pi * k1) - stirling_remainder(k1)
+    excess = log_ratio_excess(rate / k1, (rate - k1) / k1)
+    nonzero = -k1 * excess - 0.5 * jnp.log(2 * math.pi * k1) - stirling_remainder(k1)
     return jnp.where(positive, nonzero, -rate)
 
 
