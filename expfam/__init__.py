@@ -5,7 +5,7 @@ with expectation parameters ``chi`` is ``-chi . eta + g(eta) - E[log h]``, and i
 in eta is exactly ``g'(eta) - chi``.
 """
 
-from expfam._cross_entropy import cross_entropy, entropy, fit, kl_divergence, log_prob, nll
+from expfam._cross_entropy import cross_entropy, distribution_cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
 from expfam.families import (
     Bernoulli,
@@ -34,6 +34,7 @@ __all__ = [
     "Poisson",
     "__version__",
     "cross_entropy",
+    "distribution_cross_entropy",
     "entropy",
     "fit",
     "kl_divergence",
