@@ -11,10 +11,16 @@ from typing import Any, NamedTuple
 from expfam._family import ExponentialFamily
 from expfam.families import (
     Bernoulli,
+    Beta,
+    Binomial,
     Categorical,
+    Dirichlet,
     Exponential,
     Gamma,
+    InverseGamma,
     LogNormal,
+    Multinomial,
+    NegativeBinomial,
     Normal,
     NormalKnownVariance,
     Pareto,
@@ -45,6 +51,31 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(Pareto(minimum=1.0), ({"alpha": 2.5}, {"alpha": 0.7})),
     Entry(Pareto(minimum=3.0), ({"alpha": 4.0},)),
     Entry(LogNormal(), ({"loc": 0.0, "scale": 1.0}, {"loc": 1.5, "scale": 0.3})),
+    Entry(
+        Beta(),
+        (
+            {"alpha": 2.0, "beta": 3.0},
+            {"alpha": 1e-4, "beta": 1e-4},
+            {"alpha": 1e6, "beta": 1e6},
+            {"alpha": 1e-4, "beta": 1e6},
+            {"alpha": 0.5, "beta": 40.0},
+        ),
+    ),
+    Entry(
+        Dirichlet(3),
+        (
+            {"concentration": [1.0, 2.0, 3.0]},
+            {"concentration": [1e-4, 1e-4, 1e-4]},
+            {"concentration": [1e6, 1e6, 1e6]},
+            {"concentration": [1e-4, 1.0, 1e6]},
+        ),
+    ),
+    Entry(Binomial(1), ({"probability": 0.3},)),
+    Entry(Binomial(20), ({"probability": 0.3}, {"probability": 1e-6}, {"probability": 1 - 1e-6})),
+    Entry(Multinomial(10, 3), ({"probabilities": [0.2, 0.3, 0.5]}, {"probabilities": [1e-6, 1e-6, 1 - 2e-6]})),
+    Entry(NegativeBinomial(2.5), ({"probability": 0.4}, {"probability": 1e-6}, {"probability": 0.999})),
+    Entry(NegativeBinomial(0.01), ({"probability": 0.5},)),
+    Entry(InverseGamma(), ({"shape": 3.0, "scale": 2.0}, {"shape": 1e-4, "scale": 1.0}, {"shape": 1e6, "scale": 1e6})),
 )
 
 

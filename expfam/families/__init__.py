@@ -1,20 +1,32 @@
 """The family catalogue: one family per module."""
 
 from expfam.families.bernoulli import Bernoulli
+from expfam.families.beta import Beta
+from expfam.families.binomial import Binomial
 from expfam.families.categorical import Categorical
+from expfam.families.dirichlet import Dirichlet
 from expfam.families.exponential import Exponential
 from expfam.families.gamma import Gamma
+from expfam.families.inverse_gamma import InverseGamma
 from expfam.families.lognormal import LogNormal
+from expfam.families.multinomial import Multinomial
+from expfam.families.negative_binomial import NegativeBinomial
 from expfam.families.normal import Normal, NormalKnownVariance
 from expfam.families.pareto import Pareto
 from expfam.families.poisson import Poisson
 
 __all__ = [
     "Bernoulli",
+    "Beta",
+    "Binomial",
     "Categorical",
+    "Dirichlet",
     "Exponential",
     "Gamma",
+    "InverseGamma",
     "LogNormal",
+    "Multinomial",
+    "NegativeBinomial",
     "Normal",
     "NormalKnownVariance",
     "Pareto",
