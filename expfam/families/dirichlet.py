@@ -102,7 +102,7 @@ def _phi_gap(a: Array, total: Array) -> Array:
     return jnp.where(total < 1.0, phi(total) - phi(a), one_minus_phi(a) - one_minus_phi(total))
 
 
-def _inverse_digamma(y: Array) -> Array:
+def inverse_digamma(y: Array) -> Array:
     """``digamma^{-1}(y)``: Minka's guess ``exp(y) + 1/2`` (``y >= -2.22``) or ``-1 / (y - digamma(1))``,
     then Newton steps on ``log a`` (``digamma(exp(v))`` is increasing and concave in v for small a,
     nearly linear for large a, so the steps converge monotonically after the first)."""
@@ -125,7 +125,7 @@ def _initial_concentration(c: Array) -> Array:
 
     def excess(log_total: Array) -> Array:
         total = jnp.exp(log_total)
-        return jnp.sum(_inverse_digamma(c + digamma(total)), axis=-1, keepdims=True) - total
+        return jnp.sum(inverse_digamma(c + digamma(total)), axis=-1, keepdims=True) - total
 
     def bisect(_: int, bracket: tuple[Array, Array]) -> tuple[Array, Array]:
         low, high = bracket
@@ -136,7 +136,7 @@ def _initial_concentration(c: Array) -> Array:
     low = jnp.full_like(c[..., :1], _LOG_TOTAL_BRACKET[0])
     high = jnp.full_like(c[..., :1], _LOG_TOTAL_BRACKET[1])
     low, high = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (low, high))
-    return _inverse_digamma(c + digamma(jnp.exp(0.5 * (low + high))))
+    return inverse_digamma(c + digamma(jnp.exp(0.5 * (low + high))))
 
 
 def concentration_from_mean_log(c: Array) -> Array:

@@ -44,14 +44,11 @@ def _log1mexp(x: Array) -> Array:
     return jnp.where(x > -math.log(2.0), jnp.log(-jnp.expm1(x)), jnp.log1p(-jnp.exp(x)))
 
 
-@dataclasses.dataclass(frozen=True)
-class NegativeBinomial(ExponentialFamily):
+class NegativeBinomialBase(ExponentialFamily):
+    """The negative binomial's math for a subclass that provides ``r`` (a field or a constant)."""
+
     r: float
     support = "x in {0, 1, 2, ...}"
-
-    def __post_init__(self) -> None:
-        if not self.r > 0:
-            raise ValueError(f"NegativeBinomial: r must be > 0, got {self.r}")
 
     @property
     def num_natural(self) -> int:
@@ -120,3 +117,12 @@ class NegativeBinomial(ExponentialFamily):
         odds = 1.0 / jnp.expm1(-log_p)
         rate = jax.random.gamma(gamma_key, jnp.full_like(log_p, self.r), shape + log_p.shape, eta.dtype) * odds
         return jax.random.poisson(poisson_key, rate, shape + log_p.shape).astype(eta.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class NegativeBinomial(NegativeBinomialBase):
+    r: float
+
+    def __post_init__(self) -> None:
+        if not self.r > 0:
+            raise ValueError(f"NegativeBinomial: r must be > 0, got {self.r}")
