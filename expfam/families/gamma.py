@@ -30,9 +30,14 @@ def _lgamma_excess(k: Array) -> Array:
     return _special.HALF_LOG_TWO_PI - 0.5 * jnp.log(k) + _special.stirling_remainder(k)
 
 
+def initial_shape(s: Array) -> Array:
+    """Closed-form approximate solution of ``log k - digamma(k) = s`` (exact as s -> 0 and s -> inf)."""
+    return (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+
+
 def shape_from_log_gap(s: Array) -> Array:
     """Solve ``log k - digamma(k) = s`` for k > 0 (s > 0)."""
-    k0 = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+    k0 = initial_shape(s)
 
     def newton_step(k: Array) -> Array:
         # f(k) = log k - digamma(k) - s, f'(k) = 1/k - trigamma(k) = -(trigamma(k) - 1/k).
