@@ -13,10 +13,13 @@ from expfam.families import (
     Exponential,
     Gamma,
     LogNormal,
+    MultivariateNormal,
     Normal,
     NormalKnownVariance,
     Pareto,
     Poisson,
+    VonMises,
+    VonMisesFisher,
 )
 
 __version__ = "0.1.0"
@@ -28,10 +31,13 @@ __all__ = [
     "ExponentialFamily",
     "Gamma",
     "LogNormal",
+    "MultivariateNormal",
     "Normal",
     "NormalKnownVariance",
     "Pareto",
     "Poisson",
+    "VonMises",
+    "VonMisesFisher",
     "__version__",
     "cross_entropy",
     "entropy",

@@ -218,4 +218,3 @@ def bessel_ratio(v: Array, x: Array) -> Array:
 def bessel_ratio_over_x(v: Array, x: Array) -> Array:
     """``A_v(x) / x`` for v >= 0 and x >= 0, equal to ``1 / (2 (v + 1))`` at x = 0 (no custom derivative)."""
     return _recurrence(*_broadcast(v, x))[1]
-
