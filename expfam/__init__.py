@@ -7,6 +7,8 @@ in eta is exactly ``g'(eta) - chi``.
 
 from expfam._cross_entropy import cross_entropy, distribution_cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
+from expfam._links import SourceLink, positive, source_link
+from expfam._loss import Target, loss
 from expfam.families import (
     Bernoulli,
     Beta,
@@ -61,6 +63,8 @@ __all__ = [
     "Pareto",
     "Poisson",
     "Rayleigh",
+    "SourceLink",
+    "Target",
     "VonMises",
     "VonMisesFisher",
     "Weibull",
@@ -71,5 +75,8 @@ __all__ = [
     "fit",
     "kl_divergence",
     "log_prob",
+    "loss",
     "nll",
+    "positive",
+    "source_link",
 ]

@@ -19,6 +19,8 @@ from expfam._family import Array, ExponentialFamily
 @dataclasses.dataclass(frozen=True)
 class Bernoulli(ExponentialFamily):
     support = "x in {0, 1}"
+    #: Integer-valued: ``cdf`` is a step function, and calibration uses the randomized PIT.
+    discrete = True
 
     @property
     def num_natural(self) -> int:
@@ -76,3 +78,7 @@ class Bernoulli(ExponentialFamily):
         logits = eta[..., 0]
         draws = jax.random.bernoulli(key, jax.nn.sigmoid(logits), shape + logits.shape)
         return draws.astype(eta.dtype)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x)``: 0 for x < 0, ``1 - p = sigmoid(-eta)`` for 0 <= x < 1, 1 from 1 on."""
+        return jnp.where(x < 0, 0.0, jnp.where(x < 1, jax.nn.sigmoid(-eta[..., 0]), 1.0))
