@@ -7,6 +7,13 @@ in eta is exactly ``g'(eta) - chi``.
 
 from expfam._cross_entropy import cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
+from expfam._geometry import (
+    bregman_divergence,
+    dual_potential,
+    expectation_fisher_vector_product,
+    fisher_vector_product,
+    inverse_fisher_vector_product,
+)
 from expfam.families import (
     Bernoulli,
     Categorical,
@@ -33,6 +40,11 @@ __all__ = [
     "Pareto",
     "Poisson",
     "__version__",
+    "bregman_divergence",
+    "dual_potential",
+    "expectation_fisher_vector_product",
+    "fisher_vector_product",
+    "inverse_fisher_vector_product",
     "cross_entropy",
     "entropy",
     "fit",
