@@ -58,7 +58,11 @@ def fisher_vector_product(family: ExponentialFamily, eta: Any, v: Any) -> Array:
     """
     eta = family.check_natural(eta)
     v = _check_vector(family, v, "tangent vectors")
-    eta, v = _broadcast(eta, v)
+    return jvp_expectation(family, *_broadcast(eta, v))
+
+
+def jvp_expectation(family: ExponentialFamily, eta: Array, v: Array) -> Array:
+    """``F(eta) v`` for checked inputs of equal shapes (no domain check: safe inside any trace)."""
     return jax.jvp(family.expectation, (eta,), (v,))[1]
 
 
