@@ -5,6 +5,21 @@ with expectation parameters ``chi`` is ``-chi . eta + g(eta) - E[log h]``, and i
 in eta is exactly ``g'(eta) - chi``.
 """
 
+from expfam._compound import (
+    beta_binomial_log_prob,
+    dirichlet_multinomial_log_prob,
+    multivariate_student_t_log_prob,
+    negative_binomial_log_prob,
+    student_t_log_prob,
+)
+from expfam._conjugate import (
+    BetaBernoulli,
+    ConjugatePrior,
+    DirichletCategorical,
+    GammaExponential,
+    GammaPoisson,
+    NormalNormal,
+)
 from expfam._cross_entropy import cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
 from expfam._gauss_newton import (
@@ -26,6 +41,7 @@ from expfam._natural_gradient import (
     natural_gradient,
     natural_gradient_descent,
 )
+from expfam._normal_priors import NormalGamma, NormalWishart
 from expfam.families import (
     Bernoulli,
     Categorical,
@@ -42,33 +58,46 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Bernoulli",
+    "BetaBernoulli",
     "Categorical",
+    "ConjugatePrior",
+    "DirichletCategorical",
     "Exponential",
     "ExponentialFamily",
     "Gamma",
+    "GammaExponential",
+    "GammaPoisson",
     "LogNormal",
     "Normal",
+    "NormalGamma",
     "NormalKnownVariance",
+    "NormalNormal",
+    "NormalWishart",
     "Pareto",
     "Poisson",
     "__version__",
+    "beta_binomial_log_prob",
     "bregman_divergence",
+    "cross_entropy",
     "damped_natural_gradient",
+    "dirichlet_multinomial_log_prob",
     "dual_potential",
+    "entropy",
     "expectation_fisher_vector_product",
     "fisher_vector_product",
+    "fit",
     "gauss_newton_direction",
     "gauss_newton_natural_gradient",
     "gauss_newton_operator",
     "gauss_newton_vector_product",
     "inverse_fisher_vector_product",
-    "cross_entropy",
-    "entropy",
-    "fit",
     "kl_divergence",
     "log_prob",
     "mirror_descent",
+    "multivariate_student_t_log_prob",
     "natural_gradient",
     "natural_gradient_descent",
+    "negative_binomial_log_prob",
     "nll",
+    "student_t_log_prob",
 ]

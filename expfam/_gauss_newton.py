@@ -109,4 +109,3 @@ def gauss_newton_natural_gradient(
         return gauss_newton_direction(family, predict, params, updates, damping, max_steps), state
 
     return optax.GradientTransformationExtraArgs(lambda params: GaussNewtonState(), update_fn)
-

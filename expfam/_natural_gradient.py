@@ -83,7 +83,9 @@ def natural_gradient(families: Families, damping: float = 0.0) -> optax.Gradient
     def update_fn(updates: Any, state: optax.EmptyState, params: Any = None) -> tuple[Any, optax.EmptyState]:
         if params is None:
             raise ValueError("natural_gradient needs the parameters (the natural parameters eta)")
-        return map_families(lambda f, g, eta: damped_natural_gradient(f, eta, g, damping), families, updates, params), state
+        return map_families(
+            lambda f, g, eta: damped_natural_gradient(f, eta, g, damping), families, updates, params
+        ), state
 
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
 

@@ -6,6 +6,10 @@ for the maximum-likelihood estimate, dense Jacobians, and an IRLS written here i
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import pathlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -103,7 +107,10 @@ def test_pytree_of_families_under_jit():
     def loss(p):
         return sum(jnp.mean(expfam.nll(families[k], p[k], data[k])) for k in p)
 
-    for optimizer in (expfam.natural_gradient_descent(families, 0.2, damping=1e-3), expfam.mirror_descent(families, 0.5)):
+    for optimizer in (
+        expfam.natural_gradient_descent(families, 0.2, damping=1e-3),
+        expfam.mirror_descent(families, 0.5),
+    ):
         state = optimizer.init(params)
 
         @jax.jit
@@ -181,3 +188,15 @@ def test_fisher_scoring_on_linear_model_matches_irls(family, kind, x64):
         updates, state = optimizer.update(jax.grad(loss)(beta), state, beta, predict=predict)
         beta = optax.apply_updates(beta, updates)
     np.testing.assert_allclose(np.asarray(beta), _irls(x, y, kind), rtol=1e-8, atol=1e-10)
+
+
+def test_example_runs_fast_and_natural_gradient_beats_adam():
+    path = pathlib.Path(__file__).parent.parent / "examples" / "natural_gradient_regression.py"
+    spec = importlib.util.spec_from_file_location("natural_gradient_regression", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--fast", "--plot", os.devnull])
+    natural, adam = result["reached"].values()
+    assert natural is not None
+    assert adam is None or natural < adam
+    assert all(np.isfinite(curve).all() for curve in result["curves"].values())
