@@ -24,6 +24,7 @@ tangents of the simplex (``sum(v) = 0``), which is where gradients of losses liv
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, Literal
 
 import jax
@@ -141,6 +142,8 @@ def bregman_divergence(family: ExponentialFamily, a: Any, b: Any, coordinates: C
     Returns:
         The divergence, shape (...), non-negative.
     """
+    potential: Callable[[Array], Array]
+    gradient: Callable[[Array], Array]
     if coordinates == "natural":
         a, b = _broadcast(family.check_natural(a), family.check_natural(b))
         potential, gradient = family.log_normalizer, family.expectation

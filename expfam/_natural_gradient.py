@@ -98,7 +98,7 @@ def natural_gradient_descent(
 
 
 class MirrorDescentState(NamedTuple):
-    count: Array
+    step: Array
 
 
 def mirror_descent(families: Families, learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
@@ -114,18 +114,18 @@ def mirror_descent(families: Families, learning_rate: optax.ScalarOrSchedule) ->
     """
 
     def init_fn(params: Any) -> MirrorDescentState:
-        return MirrorDescentState(count=jnp.zeros([], jnp.int32))
+        return MirrorDescentState(step=jnp.zeros([], jnp.int32))
 
     def update_fn(updates: Any, state: MirrorDescentState, params: Any = None) -> tuple[Any, MirrorDescentState]:
         if params is None:
             raise ValueError("mirror_descent needs the parameters (the natural parameters eta)")
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        lr = learning_rate(state.step) if callable(learning_rate) else learning_rate
 
         def step(family: ExponentialFamily, g: Array, eta: Array) -> Array:
             chi = family.expectation(family.check_natural(eta))
             return family.natural_from_expectation(chi - lr * g) - eta
 
         new_updates = map_families(step, families, updates, params)
-        return new_updates, MirrorDescentState(count=optax.safe_increment(state.count))
+        return new_updates, MirrorDescentState(step=optax.safe_increment(state.step))
 
     return optax.GradientTransformation(init_fn, update_fn)
