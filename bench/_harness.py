@@ -1,0 +1,92 @@
+"""Timing and table helpers shared by the benchmark scripts (not part of the package).
+
+Every timed function is jitted; a measurement records the first call (trace + compile +
+run) and the median of repeated steady-state calls over rotating inputs, each call
+finished with ``block_until_ready``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+
+
+class Timing(NamedTuple):
+    first_s: float  # first call: trace, compile and one run
+    median_s: float  # median steady-state call
+
+
+def _block(tree: Any) -> Any:
+    return jax.block_until_ready(tree)
+
+
+def time_jitted(fn: Callable[..., Any], inputs: Sequence[tuple[Any, ...]], calls: int = 20, warmup: int = 3) -> Timing:
+    """Time ``jax.jit(fn)`` on a rotation of argument tuples.
+
+    Args:
+        fn: the function to time (jitted here, once).
+        inputs: argument tuples, used in turn so no call sees the previous call's arrays.
+        calls: steady-state calls timed after warm-up (the median is reported).
+        warmup: untimed calls after the first.
+    """
+    jitted = jax.jit(fn)
+    start = time.perf_counter()
+    _block(jitted(*inputs[0]))
+    first = time.perf_counter() - start
+    for i in range(warmup):
+        _block(jitted(*inputs[(i + 1) % len(inputs)]))
+    samples = []
+    for i in range(calls):
+        args = inputs[i % len(inputs)]
+        start = time.perf_counter()
+        _block(jitted(*args))
+        samples.append(time.perf_counter() - start)
+    return Timing(first, statistics.median(samples))
+
+
+def machine() -> str:
+    """One line naming the machine, the backend and the library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    devices = jax.devices()
+    kind = devices[0].device_kind if devices else "?"
+    return (
+        f"{cpu}, {os.cpu_count()} cores visible, backend {jax.default_backend()} ({kind} x{len(devices)}), "
+        f"jax {jax.__version__}, Python {platform.python_version()}"
+    )
+
+
+def git_revision() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub markdown table; floats are written with 3 significant digits."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1e3
