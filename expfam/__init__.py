@@ -7,6 +7,7 @@ in eta is exactly ``g'(eta) - chi``.
 
 from expfam._cross_entropy import cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
+from expfam._fused import fused_linear_cross_entropy
 from expfam.families import (
     Bernoulli,
     Categorical,
@@ -36,6 +37,7 @@ __all__ = [
     "cross_entropy",
     "entropy",
     "fit",
+    "fused_linear_cross_entropy",
     "kl_divergence",
     "log_prob",
     "nll",
