@@ -116,30 +116,39 @@ def _unstrided(x: Array) -> Array:
     return jnp.swapaxes(x, 0, 1).reshape((-1,) + x.shape[2:])
 
 
-def _chunk(options: Options, h: Array, weight: Array, t: Array, w: Array) -> tuple[Array, Array]:
-    """Weighted loss of one chunk and the gradient in its logits (per unit upstream cotangent)."""
+def _chunk_loss(options: Options, h: Array, weight: Array, t: Array) -> tuple[Array, Array, Array]:
+    """Logits of one chunk, their log-sum-exp, and the loss of each row."""
     _, smoothing, z_coef = options
-    v = weight.shape[1]
     z = h @ weight
     lse = jax.nn.logsumexp(z, axis=-1)
+    if jnp.issubdtype(t.dtype, jnp.floating):
+        target_dot = jnp.sum(t * z, axis=-1)
+    else:
+        target_dot = jnp.take_along_axis(z, t[:, None], axis=-1)[:, 0]
+    if smoothing:
+        target_dot = (1.0 - smoothing) * target_dot + smoothing * jnp.mean(z, axis=-1)
+    return z, lse, lse - target_dot + z_coef * lse * lse
+
+
+def _chunk_grad(options: Options, z: Array, lse: Array, t: Array, w: Array) -> Array:
+    """The gradient in the logits of one chunk, per unit upstream cotangent."""
+    _, smoothing, z_coef = options
+    v = z.shape[-1]
     if jnp.issubdtype(t.dtype, jnp.floating):
         target = t
     else:
         target = (jnp.arange(v, dtype=t.dtype)[None, :] == t[:, None]).astype(z.dtype)
     if smoothing:
         target = (1.0 - smoothing) * target + smoothing / v
-    loss = lse - jnp.sum(target * z, axis=-1) + z_coef * lse * lse
     p = jnp.exp(z - lse[:, None])
-    grad_z = w[:, None] * (p * (1.0 + 2.0 * z_coef * lse)[:, None] - target)
-    return jnp.sum(w * loss), grad_z
+    return w[:, None] * (p * (1.0 + 2.0 * z_coef * lse)[:, None] - target)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _fused(options: Options, hidden: Array, weight: Array, targets: Array, w: Array) -> Array:
     def step(total: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, None]:
         h, t, wc = xs
-        # The gradient in the logits is unused here; XLA removes it.
-        return total + _chunk(options, h, weight, t, wc)[0], None
+        return total + jnp.sum(wc * _chunk_loss(options, h, weight, t)[2]), None
 
     xs = (_strided(hidden, options[0]), _strided(targets, options[0]), _strided(w, options[0]))
     total, _ = jax.lax.scan(step, jnp.zeros((), hidden.dtype), xs)
@@ -150,8 +159,9 @@ def _fused_fwd(options: Options, hidden: Array, weight: Array, targets: Array, w
     def step(carry: tuple[Array, Array], xs: tuple[Array, Array, Array]) -> tuple[tuple[Array, Array], Array]:
         total, grad_weight = carry
         h, t, wc = xs
-        loss, grad_z = _chunk(options, h, weight, t, wc)
-        return (total + loss, grad_weight + h.T @ grad_z), grad_z @ weight.T
+        z, lse, loss = _chunk_loss(options, h, weight, t)
+        grad_z = _chunk_grad(options, z, lse, t, wc)
+        return (total + jnp.sum(wc * loss), grad_weight + h.T @ grad_z), grad_z @ weight.T
 
     xs = (_strided(hidden, options[0]), _strided(targets, options[0]), _strided(w, options[0]))
     init = (jnp.zeros((), hidden.dtype), jnp.zeros_like(weight))
