@@ -22,7 +22,7 @@ import numpy as np
 import expfam
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _harness as H  # noqa: E402
+import _harness as H
 
 
 def materialized(hidden: jax.Array, weight: jax.Array, labels: jax.Array) -> jax.Array:

@@ -24,8 +24,8 @@ import jax
 import numpy as np
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _harness as H  # noqa: E402
-import workloads as W  # noqa: E402
+import _harness as H
+import workloads as W
 
 AGREE = 1e-4  # relative error of a float32 mean loss against the float64 reference
 
@@ -50,8 +50,10 @@ def run_workload(w: W.Workload, scale: float, calls: int, libraries: set[str] | 
             inputs = [impl.prepare(d) for d in data]
             results.append((impl, _measure(impl, inputs, calls, grad)))
         except Exception as error:  # a peer failing on a workload is reported, not fatal
-            print(f"  {w.name}: {impl.library} ({impl.variant}) failed: {type(error).__name__}: {error}"[:300], flush=True)
-    for i, r in results:
+            print(
+                f"  {w.name}: {impl.library} ({impl.variant}) failed: {type(error).__name__}: {error}"[:300], flush=True
+            )
+    for _, r in results:
         r["error"] = abs(r["value"] - reference) / abs(reference)
     hand = [r for i, r in results if i.library == "hand" and r["error"] <= AGREE]
     best_hand = min(r["loss"].median_s for r in hand)

@@ -82,7 +82,9 @@ def _peer(name: str, variant: str, prepare: Callable[[Data], tuple[Any, ...]], l
     return [Impl(name, variant, prepare, loss)] if MODULES[name] is not None else []
 
 
-def _expfam(family: expfam.ExponentialFamily, source: Callable[[Data], dict[str, np.ndarray]], x_key: str) -> list[Impl]:
+def _expfam(
+    family: expfam.ExponentialFamily, source: Callable[[Data], dict[str, np.ndarray]], x_key: str
+) -> list[Impl]:
     """expfam with targets prepared once (``family.target(x)`` untimed), and from raw samples."""
 
     def prepared(d: Data) -> tuple[Any, ...]:
@@ -97,7 +99,12 @@ def _expfam(family: expfam.ExponentialFamily, source: Callable[[Data], dict[str,
         return eta, jnp.asarray(d[x_key]) if d[x_key].dtype.kind == "i" else jnp.asarray(d[x_key], F32)
 
     return [
-        Impl("expfam", "cross_entropy, prepared target", prepared, lambda e, c, l: _mean(expfam.cross_entropy(family, e, c, l))),
+        Impl(
+            "expfam",
+            "cross_entropy, prepared target",
+            prepared,
+            lambda e, c, l: _mean(expfam.cross_entropy(family, e, c, l)),
+        ),
         Impl("expfam", "nll(x)", raw, lambda e, x: _mean(expfam.nll(family, e, x))),
     ]
 
@@ -121,13 +128,23 @@ def _bernoulli() -> Workload:
     impls = [
         *_expfam(fam, lambda d: {"probability": special.expit(d["logit"])}, "y"),
         Impl("hand", "softplus(z) - y z", zy, lambda z, y: _mean(jax.nn.softplus(z) - y * z)),
-        Impl("hand", "max(z,0) - y z + log1p(exp(-|z|))", zy, lambda z, y: _mean(jnp.maximum(z, 0) - y * z + jnp.log1p(jnp.exp(-jnp.abs(z))))),
+        Impl(
+            "hand",
+            "max(z,0) - y z + log1p(exp(-|z|))",
+            zy,
+            lambda z, y: _mean(jnp.maximum(z, 0) - y * z + jnp.log1p(jnp.exp(-jnp.abs(z)))),
+        ),
         _read_only(zy),
         *_peer("optax", "sigmoid_binary_cross_entropy", zy, lambda z, y: _mean(ox.sigmoid_binary_cross_entropy(z, y))),
         *_peer("tfp", "Bernoulli(logits).log_prob", zy, lambda z, y: -_mean(tfd.Bernoulli(logits=z).log_prob(y))),
         *_peer("distrax", "Bernoulli(logits).log_prob", zy, lambda z, y: -_mean(dx.Bernoulli(logits=z).log_prob(y))),
         *_peer("numpyro", "Bernoulli(logits).log_prob", zy, lambda z, y: -_mean(npd.Bernoulli(logits=z).log_prob(y))),
-        *_peer("efax", "BernoulliNP.log_pdf", lambda d: (jnp.asarray(d["logit"], F32), jnp.asarray(d["y"] > 0.5)), lambda z, y: -_mean(ef.BernoulliNP(log_odds=z).log_pdf(y))),
+        *_peer(
+            "efax",
+            "BernoulliNP.log_pdf",
+            lambda d: (jnp.asarray(d["logit"], F32), jnp.asarray(d["y"] > 0.5)),
+            lambda z, y: -_mean(ef.BernoulliNP(log_odds=z).log_pdf(y)),
+        ),
     ]
     ref = lambda d: float(np.mean(np.logaddexp(0.0, d["logit"]) - d["y"] * d["logit"]))  # noqa: E731
     return Workload("Bernoulli", "N = 4M", _bernoulli_data, ref, impls)
@@ -178,7 +195,9 @@ def _normal() -> Workload:
         *_peer("tfp", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(tfd.Normal(*p).log_prob(x))),
         *_peer("distrax", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(dx.Normal(*p).log_prob(x))),
         *_peer("numpyro", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(npd.Normal(*p).log_prob(x))),
-        *_peer("efax", "NormalNP.log_pdf", natural, lambda eta, x: -_mean(ef.NormalNP(eta[:, 0], eta[:, 1]).log_pdf(x))),
+        *_peer(
+            "efax", "NormalNP.log_pdf", natural, lambda eta, x: -_mean(ef.NormalNP(eta[:, 0], eta[:, 1]).log_pdf(x))
+        ),
     ]
     ref = lambda d: float(-np.mean(stats.norm.logpdf(d["x"], d["loc"], d["scale"])))  # noqa: E731
     return Workload("Normal (heteroscedastic)", "N = 4M", _normal_data, ref, impls)
@@ -218,7 +237,9 @@ def _gamma() -> Workload:
         *_peer("tfp", "Gamma(k, r).log_prob", shape_rate, lambda p, x: -_mean(tfd.Gamma(*p).log_prob(x))),
         *_peer("distrax", "Gamma(k, r).log_prob", shape_rate, lambda p, x: -_mean(dx.Gamma(*p).log_prob(x))),
         *_peer("numpyro", "Gamma(k, r).log_prob", shape_rate, lambda p, x: -_mean(npd.Gamma(*p).log_prob(x))),
-        *_peer("efax", "GammaNP.log_pdf", natural, lambda eta, x: -_mean(ef.GammaNP(eta[:, 0], eta[:, 1] - 1.0).log_pdf(x))),
+        *_peer(
+            "efax", "GammaNP.log_pdf", natural, lambda eta, x: -_mean(ef.GammaNP(eta[:, 0], eta[:, 1] - 1.0).log_pdf(x))
+        ),
     ]
     ref = lambda d: float(-np.mean(stats.gamma.logpdf(d["x"], d["shape"], scale=1.0 / d["rate"])))  # noqa: E731
     return Workload("Gamma", "N = 4M", _gamma_data, ref, impls)
@@ -279,11 +300,25 @@ def _categorical_labels() -> Workload:
         Impl("hand", "logsumexp(z) - z[y]", zl, lambda z, y: _mean(jax.nn.logsumexp(z, -1) - take(z, y))),
         Impl("hand", "-log_softmax(z)[y]", zl, lambda z, y: -_mean(take(jax.nn.log_softmax(z), y))),
         _read_only(zl),
-        *_peer("optax", "softmax_cross_entropy_with_integer_labels", zl, lambda z, y: _mean(ox.softmax_cross_entropy_with_integer_labels(z, y))),
+        *_peer(
+            "optax",
+            "softmax_cross_entropy_with_integer_labels",
+            zl,
+            lambda z, y: _mean(ox.softmax_cross_entropy_with_integer_labels(z, y)),
+        ),
         *_peer("tfp", "Categorical(logits).log_prob", zl, lambda z, y: -_mean(tfd.Categorical(logits=z).log_prob(y))),
-        *_peer("distrax", "Categorical(logits).log_prob", zl, lambda z, y: -_mean(dx.Categorical(logits=z).log_prob(y))),
-        *_peer("numpyro", "Categorical(logits).log_prob", zl, lambda z, y: -_mean(npd.Categorical(logits=z).log_prob(y))),
-        *_peer("efax", "CategoricalNP.log_pdf (K-1 log-odds, one-hot)", efax_inputs, lambda q, x: -_mean(ef.CategoricalNP(q).log_pdf(x))),
+        *_peer(
+            "distrax", "Categorical(logits).log_prob", zl, lambda z, y: -_mean(dx.Categorical(logits=z).log_prob(y))
+        ),
+        *_peer(
+            "numpyro", "Categorical(logits).log_prob", zl, lambda z, y: -_mean(npd.Categorical(logits=z).log_prob(y))
+        ),
+        *_peer(
+            "efax",
+            "CategoricalNP.log_pdf (K-1 log-odds, one-hot)",
+            efax_inputs,
+            lambda q, x: -_mean(ef.CategoricalNP(q).log_pdf(x)),
+        ),
     ]
 
     def ref(d: Data) -> float:
@@ -303,8 +338,18 @@ def _categorical_soft() -> Workload:
         Impl("hand", "-t . log_softmax(z)", zt, lambda z, t: -_mean(jnp.sum(t * jax.nn.log_softmax(z), -1))),
         _read_only(zt),
         *_peer("optax", "softmax_cross_entropy", zt, lambda z, t: _mean(ox.softmax_cross_entropy(z, t))),
-        *_peer("tfp", "Categorical(probs=t).cross_entropy", zt, lambda z, t: _mean(tfd.Categorical(probs=t).cross_entropy(tfd.Categorical(logits=z)))),
-        *_peer("distrax", "Categorical(probs=t).cross_entropy", zt, lambda z, t: _mean(dx.Categorical(probs=t).cross_entropy(dx.Categorical(logits=z)))),
+        *_peer(
+            "tfp",
+            "Categorical(probs=t).cross_entropy",
+            zt,
+            lambda z, t: _mean(tfd.Categorical(probs=t).cross_entropy(tfd.Categorical(logits=z))),
+        ),
+        *_peer(
+            "distrax",
+            "Categorical(probs=t).cross_entropy",
+            zt,
+            lambda z, t: _mean(dx.Categorical(probs=t).cross_entropy(dx.Categorical(logits=z))),
+        ),
     ]
 
     def ref(d: Data) -> float:
@@ -345,7 +390,12 @@ def _dirichlet() -> Workload:
         *_peer("tfp", "Dirichlet(alpha).log_prob", ax, lambda a, x: -_mean(tfd.Dirichlet(a).log_prob(x))),
         *_peer("distrax", "Dirichlet(alpha).log_prob", ax, lambda a, x: -_mean(dx.Dirichlet(a).log_prob(x))),
         *_peer("numpyro", "Dirichlet(alpha).log_prob", ax, lambda a, x: -_mean(npd.Dirichlet(a).log_prob(x))),
-        *_peer("efax", "DirichletNP.log_pdf (x without its last coordinate)", lambda d: f32(d["concentration"], d["x"][:, :-1]), lambda a, x: -_mean(ef.DirichletNP(a - 1.0).log_pdf(x))),
+        *_peer(
+            "efax",
+            "DirichletNP.log_pdf (x without its last coordinate)",
+            lambda d: f32(d["concentration"], d["x"][:, :-1]),
+            lambda a, x: -_mean(ef.DirichletNP(a - 1.0).log_pdf(x)),
+        ),
     ]
 
     def ref(d: Data) -> float:
@@ -376,17 +426,37 @@ def _mvn() -> Workload:
 
     def natural(d: Data) -> tuple[Any, ...]:
         precision = np.linalg.inv(d["scale_tril"] @ np.swapaxes(d["scale_tril"], -1, -2))
-        return (jnp.asarray(np.einsum("nij,nj->ni", precision, d["loc"]), F32), jnp.asarray(-0.5 * precision, F32)), jnp.asarray(d["x"], F32)
+        return (
+            jnp.asarray(np.einsum("nij,nj->ni", precision, d["loc"]), F32),
+            jnp.asarray(-0.5 * precision, F32),
+        ), jnp.asarray(d["x"], F32)
 
     family = getattr(expfam, "MultivariateNormal", None)
     impls = [
         *(_expfam(family(16), lambda d: {"loc": d["loc"], "scale_tril": d["scale_tril"]}, "x") if family else []),
         Impl("hand", "loc, scale_tril, x (triangular solve)", lx, hand),
         _read_only(lx),
-        *_peer("tfp", "MultivariateNormalTriL.log_prob", lx, lambda p, x: -_mean(tfd.MultivariateNormalTriL(*p).log_prob(x))),
-        *_peer("distrax", "MultivariateNormalTri.log_prob", lx, lambda p, x: -_mean(dx.MultivariateNormalTri(*p).log_prob(x))),
-        *_peer("numpyro", "MultivariateNormal(scale_tril).log_prob", lx, lambda p, x: -_mean(npd.MultivariateNormal(p[0], scale_tril=p[1]).log_prob(x))),
-        *_peer("efax", "MultivariateNormalNP.log_pdf", natural, lambda p, x: -_mean(ef.MultivariateNormalNP(*p).log_pdf(x))),
+        *_peer(
+            "tfp",
+            "MultivariateNormalTriL.log_prob",
+            lx,
+            lambda p, x: -_mean(tfd.MultivariateNormalTriL(*p).log_prob(x)),
+        ),
+        *_peer(
+            "distrax",
+            "MultivariateNormalTri.log_prob",
+            lx,
+            lambda p, x: -_mean(dx.MultivariateNormalTri(*p).log_prob(x)),
+        ),
+        *_peer(
+            "numpyro",
+            "MultivariateNormal(scale_tril).log_prob",
+            lx,
+            lambda p, x: -_mean(npd.MultivariateNormal(p[0], scale_tril=p[1]).log_prob(x)),
+        ),
+        *_peer(
+            "efax", "MultivariateNormalNP.log_pdf", natural, lambda p, x: -_mean(ef.MultivariateNormalNP(*p).log_pdf(x))
+        ),
     ]
 
     def ref(d: Data) -> float:
@@ -398,4 +468,13 @@ def _mvn() -> Workload:
 
 
 def workloads() -> list[Workload]:
-    return [_categorical_labels(), _categorical_soft(), _bernoulli(), _normal(), _gamma(), _poisson(), _dirichlet(), _mvn()]
+    return [
+        _categorical_labels(),
+        _categorical_soft(),
+        _bernoulli(),
+        _normal(),
+        _gamma(),
+        _poisson(),
+        _dirichlet(),
+        _mvn(),
+    ]

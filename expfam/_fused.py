@@ -22,6 +22,9 @@ so a training step costs the same three matrix products as the materialized vers
 Chunk ``j`` holds the rows ``j, j + C, j + 2C, ...`` (C chunks): with the batch axis
 sharded over devices each device keeps its own rows, and with ``W`` sharded along the
 vocabulary the log-sum-exp and ``dL/dh`` become cross-device reductions, placed by XLA.
+For the batch sharding to carry through, ``chunk_rows`` must be a multiple of the number of
+devices along the batch axis (the default, 128 rows for V = 65536, is for up to 128 devices
+in powers of two).
 """
 
 from __future__ import annotations
