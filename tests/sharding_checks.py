@@ -63,7 +63,7 @@ def family_checks(mesh: jax.sharding.Mesh) -> dict[str, Callable[[], None]]:
             "kl_divergence": lambda e, eq, c, l, x, f=family: expfam.kl_divergence(f, e, eq),
             "expectation": lambda e, eq, c, l, x, f=family: f.expectation(e),
             "grad": lambda e, eq, c, l, x, f=family: jax.grad(
-                lambda v, c=c, l=l: jnp.sum(expfam.cross_entropy(f, v, c, l))
+                lambda u, c=c, l=l: jnp.sum(expfam.cross_entropy(f, u, c, l))
             )(e),
         }
         args = (eta, eta_q, chi, elc, x)
