@@ -27,28 +27,47 @@ def _block(tree: Any) -> Any:
     return jax.block_until_ready(tree)
 
 
-def time_jitted(fn: Callable[..., Any], inputs: Sequence[tuple[Any, ...]], calls: int = 20, warmup: int = 3) -> Timing:
-    """Time ``jax.jit(fn)`` on a rotation of argument tuples.
+#: The clock of the steady-state timings: wall time, or the process's CPU time (all threads),
+#: which is steadier than wall time on a machine shared with other jobs.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def time_interleaved(
+    functions: Sequence[Callable[..., Any]],
+    inputs: Sequence[Sequence[tuple[Any, ...]]],
+    calls: int = 20,
+    warmup: int = 3,
+    clock: str = "wall",
+) -> list[Timing]:
+    """Time several jitted functions, calls interleaved round-robin so load drift hits all alike.
 
     Args:
-        fn: the function to time (jitted here, once).
-        inputs: argument tuples, used in turn so no call sees the previous call's arrays.
-        calls: steady-state calls timed after warm-up (the median is reported).
+        functions: the functions to time (each jitted here, once).
+        inputs: per function, argument tuples used in turn (rotating inputs).
+        calls: steady-state calls per function after warm-up (the median is reported).
         warmup: untimed calls after the first.
+        clock: ``"wall"`` or ``"cpu"`` for the steady-state calls; the first call is wall time.
     """
-    jitted = jax.jit(fn)
-    start = time.perf_counter()
-    _block(jitted(*inputs[0]))
-    first = time.perf_counter() - start
-    for i in range(warmup):
-        _block(jitted(*inputs[(i + 1) % len(inputs)]))
-    samples = []
-    for i in range(calls):
-        args = inputs[i % len(inputs)]
+    now = CLOCKS[clock]
+    jitted = [jax.jit(fn) for fn in functions]
+    first = []
+    for fn, args in zip(jitted, inputs, strict=True):
         start = time.perf_counter()
-        _block(jitted(*args))
-        samples.append(time.perf_counter() - start)
-    return Timing(first, statistics.median(samples))
+        _block(fn(*args[0]))
+        first.append(time.perf_counter() - start)
+    samples: list[list[float]] = [[] for _ in jitted]
+    for i in range(warmup + calls):
+        for fn, args, out in zip(jitted, inputs, samples, strict=True):
+            start = now()
+            _block(fn(*args[(i + 1) % len(args)]))
+            if i >= warmup:
+                out.append(now() - start)
+    return [Timing(f, statistics.median(s)) for f, s in zip(first, samples, strict=True)]
+
+
+def time_jitted(fn: Callable[..., Any], inputs: Sequence[tuple[Any, ...]], calls: int = 20, warmup: int = 3) -> Timing:
+    """Time ``jax.jit(fn)`` alone on a rotation of argument tuples (see ``time_interleaved``)."""
+    return time_interleaved([fn], [inputs], calls, warmup)[0]
 
 
 def machine() -> str:

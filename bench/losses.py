@@ -30,29 +30,37 @@ import workloads as W
 AGREE = 1e-4  # relative error of a float32 mean loss against the float64 reference
 
 
-def _measure(impl: W.Impl, inputs: list[tuple[Any, ...]], calls: int, grad: bool) -> dict[str, Any]:
-    value = float(jax.jit(impl.loss)(*inputs[0]))
-    loss = H.time_jitted(impl.loss, inputs, calls)
-    out: dict[str, Any] = {"value": value, "loss": loss, "vg": None}
-    if grad and impl.library != "read-only":
-        out["vg"] = H.time_jitted(jax.value_and_grad(impl.loss), inputs, calls)
-    return out
-
-
-def run_workload(w: W.Workload, scale: float, calls: int, libraries: set[str] | None, grad: bool) -> list[list[Any]]:
+def run_workload(
+    w: W.Workload, scale: float, calls: int, libraries: set[str] | None, grad: bool, clock: str
+) -> list[list[Any]]:
     data = [w.make(np.random.default_rng(seed), scale) for seed in (0, 1)]
     reference = w.reference(data[0])
-    results = []
+    prepared = []
     for impl in w.impls:
         if libraries and impl.library not in libraries | {"hand", "read-only"}:
             continue
         try:
             inputs = [impl.prepare(d) for d in data]
-            results.append((impl, _measure(impl, inputs, calls, grad)))
+            value = float(jax.jit(impl.loss)(*inputs[0]))
+            if grad and impl.library != "read-only":
+                jax.jit(jax.value_and_grad(impl.loss))(*inputs[0])
+            prepared.append((impl, inputs, value))
         except Exception as error:  # a peer failing on a workload is reported, not fatal
             print(
                 f"  {w.name}: {impl.library} ({impl.variant}) failed: {type(error).__name__}: {error}"[:300], flush=True
             )
+    # Losses and value_and_grads are timed in two interleaved rounds (fresh compilations: the
+    # first-call column is a real compile time).
+    losses = H.time_interleaved([i.loss for i, _, _ in prepared], [a for _, a, _ in prepared], calls, clock=clock)
+    graded = [(i, a) for i, a, _ in prepared if grad and i.library != "read-only"]
+    vgs = H.time_interleaved(
+        [jax.value_and_grad(i.loss) for i, _ in graded], [a for _, a in graded], calls, clock=clock
+    )
+    vg_of = {id(i): t for (i, _), t in zip(graded, vgs, strict=True)}
+    results = [
+        (impl, {"value": value, "loss": loss, "vg": vg_of.get(id(impl))})
+        for (impl, _, value), loss in zip(prepared, losses, strict=True)
+    ]
     for _, r in results:
         r["error"] = abs(r["value"] - reference) / abs(reference)
     hand = [r for i, r in results if i.library == "hand" and r["error"] <= AGREE]
@@ -165,12 +173,16 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20, help="steady-state calls per measurement (median)")
     parser.add_argument("--workload", action="append", help="substring of a workload name (repeatable)")
     parser.add_argument("--library", action="append", help="only these libraries (plus hand and read-only)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="clock of the steady-state calls")
     parser.add_argument("--no-grad", action="store_true", help="skip value_and_grad")
     parser.add_argument("--no-imports", action="store_true", help="skip the import-time table")
     parser.add_argument("--out", help="also write the markdown here")
     args = parser.parse_args()
 
-    lines = [f"Machine: {H.machine()}; expfam {H.git_revision()}; scale {args.scale}; median of {args.calls} calls."]
+    lines = [
+        f"Machine: {H.machine()}; expfam {H.git_revision()}; scale {args.scale}; "
+        f"median of {args.calls} calls ({args.clock} clock)."
+    ]
     missing = [p for p in W.PEERS if W.MODULES[p] is None]
     if missing:
         lines.append(f"Not installed (skipped): {', '.join(missing)}.")
@@ -179,7 +191,8 @@ def main() -> None:
     for w in W.workloads():
         if args.workload and not any(s.lower() in w.name.lower() for s in args.workload):
             continue
-        new = run_workload(w, args.scale, args.calls, set(args.library) if args.library else None, not args.no_grad)
+        libraries = set(args.library) if args.library else None
+        new = run_workload(w, args.scale, args.calls, libraries, not args.no_grad, args.clock)
         print(H.markdown_table(HEADER, new), flush=True)
         rows += new
     lines += ["", "### Summary", "", H.markdown_table(SUMMARY_HEADER, summary(rows))]
