@@ -22,6 +22,7 @@ from expfam._conjugate import (
 )
 from expfam._cross_entropy import cross_entropy, distribution_cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
+from expfam._fused import fused_linear_cross_entropy
 from expfam._gauss_newton import (
     gauss_newton_direction,
     gauss_newton_natural_gradient,
@@ -123,6 +124,7 @@ __all__ = [
     "expectation_fisher_vector_product",
     "fisher_vector_product",
     "fit",
+    "fused_linear_cross_entropy",
     "gauss_newton_direction",
     "gauss_newton_natural_gradient",
     "gauss_newton_operator",
