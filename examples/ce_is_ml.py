@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--fast", action="store_true", help="fewer samples and steps (for the tests)")
     parser.add_argument("--family", action="append", help="only this family class (repeatable); default all")
     args = parser.parse_args(argv)
-    n, steps = (500, 600) if args.fast else (5000, 2000)
+    n, steps = (500, 600) if args.fast else (2000, 1000)
     names = args.family or (FAST_FAMILIES if args.fast else None)
 
     results = {}

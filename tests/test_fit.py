@@ -12,6 +12,7 @@ from scipy import stats
 
 import expfam
 from expfam._catalogue import CATALOGUE
+from expfam._fit_cli import constant_head
 
 FIRST_EXAMPLE = list({entry.family: entry.examples[0] for entry in CATALOGUE}.items())
 
@@ -65,3 +66,16 @@ def test_cross_entropy_minimization_is_maximum_likelihood(family, source):
     trained, best = jnp.mean(loss(b, target)), jnp.mean(expfam.cross_entropy(family, eta_mle, *target))
     assert float(trained) >= float(best) - 1e-5 * abs(float(best))
     assert float(trained) <= float(best) + 1e-5 * abs(float(best))
+
+
+@pytest.mark.parametrize(("family", "source"), FIRST_EXAMPLE, ids=[f.name for f, _ in FIRST_EXAMPLE])
+def test_constant_head_starts_at_the_fit(family, source):
+    """The bias initialization of ``expfam fit``: Gauss-Newton on the link's raw outputs reaches ``fit``."""
+    eta_true = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
+    x = family.sample(jax.random.key(0), eta_true, (300,))
+    scales = (1e-3, 1.0, 1e3) if type(family).__name__ in ("Gamma", "Exponential", "LogNormal") else (None,)
+    for scale in scales:
+        xs = x if scale is None else x * scale
+        b = constant_head(family, expfam.Target.from_samples(family, xs))
+        fitted = family.expectation(expfam.fit(family, xs))
+        assert_close(family.expectation(family.link(b)), fitted, "float32", loose=5)
