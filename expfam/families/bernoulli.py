@@ -44,6 +44,15 @@ class Bernoulli(ExponentialFamily):
     def natural_from_expectation(self, chi: Array) -> Array:
         return jnp.log(chi) - jnp.log1p(-chi)
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``softplus((1 - 2x) eta)``: ``softplus(-eta)`` for x = 1 without ``softplus(eta) - eta``."""
+        return jax.nn.softplus((1.0 - 2.0 * x) * eta[..., 0])
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``p softplus(-eta) + (1 - p) softplus(eta)``: two non-negative terms."""
+        logit = eta[..., 0]
+        return jax.nn.sigmoid(logit) * jax.nn.softplus(-logit) + jax.nn.sigmoid(-logit) * jax.nn.softplus(logit)
+
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
