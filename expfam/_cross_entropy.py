@@ -72,8 +72,14 @@ def cross_entropy(family: ExponentialFamily, eta: Any, chi: Any, elc: Any = 0.0)
 
 def nll(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     """Negative log-likelihood ``-log q(x | eta)``: the cross-entropy of the sample x."""
-    chi, log_h = family.target(x)
-    return cross_entropy(family, eta, chi, log_h)
+    eta = family.check_natural(eta)
+    fast = family.sample_dot(eta, x)
+    if fast is None:
+        chi, log_h = family.target(x)
+        return cross_entropy(family, eta, chi, log_h)
+    dot, log_h = fast
+    g = jnp.broadcast_to(family.log_normalizer(eta), dot.shape)
+    return jnp.where(jnp.isneginf(log_h), jnp.inf, g - dot - log_h)
 
 
 def log_prob(family: ExponentialFamily, eta: Any, x: Any) -> Array:
