@@ -24,8 +24,11 @@ def loss(raw: jax.Array) -> jax.Array:
 value, grad = jax.value_and_grad(loss)(raw)
 eta = family.link(raw)
 print("loss", value)
-print("d loss / d eta == (g'(eta) - T(y)) / N:", jnp.allclose(
-    jax.grad(lambda e: jnp.mean(expfam.cross_entropy(family, e, chi, log_h)))(eta),
-    (family.expectation(eta) - chi) / len(y),
-))
+print(
+    "d loss / d eta == (g'(eta) - T(y)) / N:",
+    jnp.allclose(
+        jax.grad(lambda e: jnp.mean(expfam.cross_entropy(family, e, chi, log_h)))(eta),
+        (family.expectation(eta) - chi) / len(y),
+    ),
+)
 print("d loss / d raw", grad)
