@@ -455,7 +455,15 @@ def _mvn() -> Workload:
 
     family = getattr(expfam, "MultivariateNormal", None)
     impls = [
-        *(_expfam(family(16), lambda d: {"loc": d["loc"], "scale_tril": d["scale_tril"]}, "x") if family else []),
+        *(
+            _expfam(
+                family(16),
+                lambda d: {"loc": d["loc"], "covariance": d["scale_tril"] @ np.swapaxes(d["scale_tril"], -1, -2)},
+                "x",
+            )
+            if family
+            else []
+        ),
         Impl("hand", "loc, scale_tril, x (triangular solve)", lx, hand),
         _read_only(lx),
         *_peer(

@@ -86,8 +86,14 @@ def _stable_value(generic: Array, stable: Array | None) -> Array:
 def nll(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     """Negative log-likelihood ``-log q(x | eta)``: the cross-entropy of the sample x.
 
-    Its value comes from ``family.stable_nll`` where the family has one.
+    Its value comes from ``family.stable_nll`` where the family has one, or from
+    ``family.sample_dot`` (``T(x) . eta`` without forming ``T(x)``) where it has that.
     """
+    fast = family.sample_dot(family.check_natural(eta), x)
+    if fast is not None:
+        dot, log_h = fast
+        g = jnp.broadcast_to(family.log_normalizer(family.check_natural(eta)), dot.shape)
+        return jnp.where(jnp.isneginf(log_h), jnp.inf, g - dot - log_h)
     chi, log_h = family.target(x)
     generic = cross_entropy(family, eta, chi, log_h)
     eta, x = family.check_natural(eta), family.check_sample(x)
