@@ -25,12 +25,15 @@ from expfam.families import (
     Laplace,
     LogNormal,
     Multinomial,
+    MultivariateNormal,
     NegativeBinomial,
     Normal,
     NormalKnownVariance,
     Pareto,
     Poisson,
     Rayleigh,
+    VonMises,
+    VonMisesFisher,
     Weibull,
 )
 
@@ -100,6 +103,33 @@ CATALOGUE: tuple[Entry, ...] = (
             {"shape": 0.3, "scale": 1.0},
             {"shape": 1e3, "scale": 1e3},
             {"shape": 50.0, "scale": 1e-6},
+        ),
+    ),
+    Entry(
+        VonMises(),
+        (
+            {"loc": 0.5, "concentration": 2.0},
+            {"loc": -3.0, "concentration": 1e-8},
+            {"loc": 1.0, "concentration": 30.0},
+            {"loc": 2.0, "concentration": 1e3},
+        ),
+    ),
+    Entry(
+        VonMisesFisher(3),
+        (
+            {"mean_direction": [0.6, 0.0, 0.8], "concentration": 2.0},
+            {"mean_direction": [0.0, 1.0, 0.0], "concentration": 1e-8},
+            {"mean_direction": [0.0, -0.6, 0.8], "concentration": 1e3},
+        ),
+    ),
+    Entry(VonMisesFisher(10), ({"mean_direction": [0.5] * 4 + [0.0] * 6, "concentration": 50.0},)),
+    Entry(
+        MultivariateNormal(3),
+        (
+            {"loc": [0.5, -1.0, 2.0], "covariance": [[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]]},
+            {"loc": [0.0, 0.0, 0.0], "covariance": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]},
+            # condition number 1e3: variances 10 and 1e-2 in a rotated basis
+            {"loc": [10.0, -5.0, 1.0], "covariance": [[5.005, -4.995, 0.0], [-4.995, 5.005, 0.0], [0.0, 0.0, 1.0]]},
         ),
     ),
 )

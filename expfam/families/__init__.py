@@ -15,11 +15,14 @@ from expfam.families.inverse_gaussian import InverseGaussian
 from expfam.families.laplace import Laplace
 from expfam.families.lognormal import LogNormal
 from expfam.families.multinomial import Multinomial
+from expfam.families.multivariate_normal import MultivariateNormal
 from expfam.families.negative_binomial import NegativeBinomial
 from expfam.families.normal import Normal, NormalKnownVariance
 from expfam.families.pareto import Pareto
 from expfam.families.poisson import Poisson
 from expfam.families.rayleigh import Rayleigh
+from expfam.families.von_mises import VonMises
+from expfam.families.von_mises_fisher import VonMisesFisher
 from expfam.families.weibull import Weibull
 
 __all__ = [
@@ -38,11 +41,14 @@ __all__ = [
     "Laplace",
     "LogNormal",
     "Multinomial",
+    "MultivariateNormal",
     "NegativeBinomial",
     "Normal",
     "NormalKnownVariance",
     "Pareto",
     "Poisson",
     "Rayleigh",
+    "VonMises",
+    "VonMisesFisher",
     "Weibull",
 ]
