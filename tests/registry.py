@@ -112,6 +112,17 @@ def _positive_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     return left + right
 
 
+def _circle_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    """Mass of an angle density over one period [-pi, pi]."""
+    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    loc = float(np.arctan2(eta[1], eta[0]))
+    points = [p for p in (loc, loc - np.pi, loc + np.pi) if -np.pi < p < np.pi]
+    total, _ = scipy.integrate.quad(
+        lambda x: float(np.exp(log_prob(np.float64(x)))), -np.pi, np.pi, points=points, limit=500, epsabs=1e-13
+    )
+    return total
+
+
 REFERENCES: dict[str, Reference] = {
     "Bernoulli": Reference(
         lambda f, s: st.bernoulli(s["probability"]),
@@ -175,6 +186,28 @@ REFERENCES: dict[str, Reference] = {
         _positive_mass,
         (0.0, -1.0, np.inf, np.nan),
         ([0.0, 0.0], [1.0, 1.0]),
+    ),
+    "VonMises": Reference(
+        lambda f, s: st.vonmises(kappa=s["concentration"], loc=s["loc"]),
+        continuous,
+        _circle_mass,
+        (np.inf, -np.inf, np.nan),
+        ([np.nan, 0.0], [np.inf, 1.0]),
+    ),
+    "VonMisesFisher": Reference(
+        lambda f, s: st.vonmises_fisher(s["mean_direction"], float(s["concentration"])),
+        continuous,
+        None,
+        ([1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.001], [np.nan, 0.0, 1.0]),
+        ([np.nan, 0.0, 0.0], [np.inf, 1.0, 0.0]),
+    ),
+    "MultivariateNormal": Reference(
+        lambda f, s: st.multivariate_normal(s["loc"], s["covariance"]),
+        continuous,
+        None,
+        ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
+        # precision not positive definite; indefinite; NaN
+        ([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.5, -0.5, -0.5, 2.0, 0.0, 0.0], [np.nan] * 9),
     ),
 }
 
