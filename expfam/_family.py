@@ -125,6 +125,24 @@ class ExponentialFamily:
         """Iterative inverse of the expectation map (families without a closed form)."""
         raise NotImplementedError
 
+    # -- optional stable values ---------------------------------------------------------
+    # The generic forms below (``-chi . eta + g(eta) - elc``, the Bregman KL) subtract large
+    # terms at extreme parameters (a Gamma with shape 1e5, a Poisson count of 1e6). A family
+    # may return the same quantity in a form that does not cancel; ``nll``, ``entropy`` and
+    # ``kl_divergence`` then take their VALUE from it and keep the generic derivative, so the
+    # gradient of the loss stays exactly ``g'(eta) - chi``. ``None`` (the default): generic.
+    def stable_nll(self, eta: Array, x: Array) -> Array | None:
+        """``-log q(x | eta)`` for x inside the support (eta and x broadcast to one batch)."""
+        return None
+
+    def stable_entropy(self, eta: Array) -> Array | None:
+        """The entropy of ``q(. | eta)``."""
+        return None
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array | None:
+        """``KL(q(. | eta_p) || q(. | eta_q))`` (eta_p and eta_q broadcast to one batch)."""
+        return None
+
     # -- derived ---------------------------------------------------------------------------
     def log_normalizer(self, eta: Array) -> Array:
         """g(eta), with the exact derivative expectation(eta) . d_eta (custom JVP)."""

@@ -112,6 +112,27 @@ def _positive_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     return left + right
 
 
+def _unit_interval_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    """Mass on (0, 1) after substituting x = sigmoid(u) (smooths densities singular at 0 and 1)."""
+    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+
+    def density(u: float) -> float:
+        x = 1.0 / (1.0 + np.exp(-u))
+        return float(np.exp(log_prob(np.float64(x)))) * x * (1.0 - x)
+
+    total, _ = scipy.integrate.quad(density, -700.0, 700.0, points=[0.0], limit=500, epsabs=1e-13, epsrel=1e-11)
+    return total
+
+
+def _closed_unit_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    """Mass on [0, 1] by adaptive quadrature (a bounded density)."""
+    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    total, _ = scipy.integrate.quad(
+        lambda x: float(np.exp(log_prob(np.float64(x)))), 0.0, 1.0, limit=500, epsabs=1e-13, epsrel=1e-11
+    )
+    return total
+
+
 def _circle_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass of an angle density over one period [-pi, pi]."""
     log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
@@ -121,6 +142,48 @@ def _circle_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
         lambda x: float(np.exp(log_prob(np.float64(x)))), -np.pi, np.pi, points=points, limit=500, epsabs=1e-13
     )
     return total
+
+
+def _laplace_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    """Mass on the real line, split at the known location (the kink)."""
+    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    scale = float(family.expectation(eta)[0])
+
+    def density(x: float) -> float:
+        return float(np.exp(log_prob(np.float64(family.loc + scale * x)))) * scale
+
+    left, _ = scipy.integrate.quad(density, -np.inf, 0.0, limit=500, epsabs=1e-13, epsrel=1e-11)
+    right, _ = scipy.integrate.quad(density, 0.0, np.inf, limit=500, epsabs=1e-13, epsrel=1e-11)
+    return left + right
+
+
+def _multinomial_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    """Sum over every count vector with total n (all compositions)."""
+    n, k = family.num_trials, family.num_classes
+    grid = np.stack(np.meshgrid(*[np.arange(n + 1)] * (k - 1), indexing="ij"), -1).reshape(-1, k - 1)
+    grid = grid[grid.sum(-1) <= n]
+    counts = np.concatenate([grid, n - grid.sum(-1, keepdims=True)], -1).astype(np.float64)
+    return float(np.sum(np.exp(expfam.log_prob(family, eta, counts))))
+
+
+def _negative_binomial_upper(family: expfam.ExponentialFamily) -> Callable[[np.ndarray], int]:
+    def upper(eta: np.ndarray) -> int:
+        return int(st.nbinom(family.r, -np.expm1(eta[0])).isf(1e-15)) + 10
+
+    return upper
+
+
+def _negative_binomial_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    return summation(_negative_binomial_upper(family))(family, eta)
+
+
+def _wishart_logpdf(dist: Any, x: np.ndarray) -> np.ndarray:
+    """scipy.stats.wishart takes a batch of matrices with the batch axis last."""
+    return dist.logpdf(np.moveaxis(x, 0, -1))
+
+
+def _dirichlet_logpdf(dist: Any, x: np.ndarray) -> np.ndarray:
+    return dist.logpdf(np.moveaxis(x, -1, 0))
 
 
 REFERENCES: dict[str, Reference] = {
@@ -187,6 +250,97 @@ REFERENCES: dict[str, Reference] = {
         (0.0, -1.0, np.inf, np.nan),
         ([0.0, 0.0], [1.0, 1.0]),
     ),
+    "Beta": Reference(
+        lambda f, s: st.beta(s["alpha"], s["beta"]),
+        continuous,
+        _unit_interval_mass,
+        (0.0, 1.0, -0.5, 1.5, np.nan),
+        ([0.0, 1.0], [1.0, -1.0], [np.nan, 1.0]),
+    ),
+    "Dirichlet": Reference(
+        lambda f, s: st.dirichlet(s["concentration"]),
+        _dirichlet_logpdf,
+        None,
+        ([0.5, 0.5, 0.0], [0.5, 0.6, 0.1], [-0.1, 0.6, 0.5], [np.nan, 0.5, 0.5]),
+        ([0.0, 1.0, 1.0], [1.0, -1.0, 1.0], [np.nan, 1.0, 1.0]),
+    ),
+    "Binomial": Reference(
+        lambda f, s: st.binom(f.num_trials, s["probability"]),
+        discrete,
+        lambda f, eta: summation(lambda e: f.num_trials)(f, eta),
+        (-1.0, 0.5, 21.0, np.inf, np.nan),
+        ([np.nan], [np.inf]),
+    ),
+    "Multinomial": Reference(
+        lambda f, s: st.multinomial(f.num_trials, s["probabilities"]),
+        discrete,
+        _multinomial_mass,
+        ([1.0, 2.0, 3.0], [-1.0, 5.0, 6.0], [0.5, 4.5, 5.0], [np.nan, 5.0, 5.0]),
+        ([np.nan, 0.0, 0.0], [-np.inf, -np.inf, -np.inf], [np.inf, 0.0, 0.0]),
+    ),
+    "NegativeBinomial": Reference(
+        lambda f, s: st.nbinom(f.r, 1 - s["probability"]),
+        discrete,
+        _negative_binomial_mass,
+        (-1.0, 1.5, np.inf, np.nan),
+        ([0.0], [1.0], [np.nan]),
+    ),
+    "Geometric": Reference(
+        lambda f, s: st.geom(1 - s["probability"], loc=-1),
+        discrete,
+        _negative_binomial_mass,
+        (-1.0, 1.5, np.inf, np.nan),
+        ([0.0], [1.0], [np.nan]),
+    ),
+    "InverseGamma": Reference(
+        lambda f, s: st.invgamma(s["shape"], scale=s["scale"]),
+        continuous,
+        _positive_mass,
+        (0.0, -1.0, np.inf, np.nan),
+        ([1.0, -1.0], [-1.0, 0.0], [0.0, -1.0]),
+    ),
+    "ChiSquare": Reference(
+        lambda f, s: st.chi2(s["df"]),
+        continuous,
+        _positive_mass,
+        (0.0, -1.0, np.inf, np.nan),
+        ([-1.0], [-2.0], [np.nan]),
+    ),
+    "Rayleigh": Reference(
+        lambda f, s: st.rayleigh(scale=s["scale"]),
+        continuous,
+        _positive_mass,
+        (0.0, -1.0, np.inf, np.nan),
+        ([0.0], [1.0]),
+    ),
+    "Weibull": Reference(
+        lambda f, s: st.weibull_min(f.shape, scale=s["scale"]),
+        continuous,
+        _positive_mass,
+        (0.0, -1.0, np.inf, np.nan),
+        ([0.0], [1.0]),
+    ),
+    "Laplace": Reference(
+        lambda f, s: st.laplace(f.loc, s["scale"]),
+        continuous,
+        _laplace_mass,
+        (np.inf, -np.inf, np.nan),
+        ([0.0], [1.0]),
+    ),
+    "InverseGaussian": Reference(
+        lambda f, s: st.invgauss(s["mean"] / s["shape"], scale=s["shape"]),
+        continuous,
+        _positive_mass,
+        (0.0, -1.0, np.inf, np.nan),
+        ([0.0, -1.0], [-1.0, 0.0], [1.0, 1.0]),
+    ),
+    "ContinuousBernoulli": Reference(
+        None,
+        continuous,
+        _closed_unit_mass,
+        (-0.5, 1.5, np.inf, np.nan),
+        ([np.nan], [np.inf]),
+    ),
     "VonMises": Reference(
         lambda f, s: st.vonmises(kappa=s["concentration"], loc=s["loc"]),
         continuous,
@@ -208,6 +362,33 @@ REFERENCES: dict[str, Reference] = {
         ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
         # precision not positive definite; indefinite; NaN
         ([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.5, -0.5, -0.5, 2.0, 0.0, 0.0], [np.nan] * 9),
+    ),
+    "MultivariateNormalDiag": Reference(
+        lambda f, s: st.multivariate_normal(s["loc"], np.diag(s["scale"] ** 2)),
+        continuous,
+        None,
+        ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
+        ([0.0, 0.0, 0.0, -1.0, 0.0, -1.0], [np.nan, 0.0, 0.0, -1.0, -1.0, -1.0]),
+    ),
+    "MultivariateNormalUnit": Reference(
+        lambda f, s: st.multivariate_normal(s["loc"], np.eye(3)),
+        continuous,
+        None,
+        ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
+        ([np.nan, 0.0, 0.0], [0.0, np.inf, 0.0]),
+    ),
+    "Wishart": Reference(
+        lambda f, s: st.wishart(df=f.df, scale=s["scale"]),
+        _wishart_logpdf,
+        None,
+        # indefinite; singular; not symmetric; NaN
+        (
+            [[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [[np.nan, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        ),
+        ([0.5, 0.5, 0.5, 0.0, 0.0, 0.0], [-0.5, -0.5, -0.5, 2.0, 0.0, 0.0], [np.nan] * 6),
     ),
 }
 

@@ -54,6 +54,17 @@ class Categorical(ExponentialFamily):
     def natural_from_expectation(self, chi: Array) -> Array:
         return jnp.log(chi)
 
+    def stable_entropy(self, eta: Array) -> Array:
+        """``-sum_k p_k log p_k`` with ``log p = log_softmax(eta)``: non-negative terms."""
+        log_p = jax.nn.log_softmax(eta, axis=-1)
+        return -jnp.sum(jnp.where(log_p > -jnp.inf, jnp.exp(log_p) * log_p, 0.0), axis=-1)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
+        log_p = jax.nn.log_softmax(eta_p, axis=-1)
+        terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
+        return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
+
     def check_sample(self, x: Array) -> Array:
         x = jnp.asarray(x)
         if jnp.issubdtype(x.dtype, jnp.integer):

@@ -12,6 +12,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import gammaincc
 
 from expfam import _special
 from expfam._family import Array, ExponentialFamily
@@ -20,6 +21,8 @@ from expfam._family import Array, ExponentialFamily
 @dataclasses.dataclass(frozen=True)
 class Poisson(ExponentialFamily):
     support = "x in {0, 1, 2, ...}"
+    #: Integer-valued: ``cdf`` is a step function, and calibration uses the randomized PIT.
+    discrete = True
 
     @property
     def num_natural(self) -> int:
@@ -43,6 +46,18 @@ class Poisson(ExponentialFamily):
     def natural_from_expectation(self, chi: Array) -> Array:
         return jnp.log(chi)
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``-log p(x)`` from ``_special.poisson_log_pmf`` (Loader's form: no ``x log rate`` terms)."""
+        return -_special.poisson_log_pmf(x, jnp.exp(eta[..., 0]))
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``_special.poisson_entropy``: a sum of positive terms, or its asymptotic expansion."""
+        return _special.poisson_entropy(jnp.exp(eta[..., 0]))
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``rate_p (e^d - 1 - d)`` with ``d = eta_q - eta_p``."""
+        return jnp.exp(eta_p[..., 0]) * _special.expm1mx(eta_q[..., 0] - eta_p[..., 0])
+
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
@@ -65,3 +80,9 @@ class Poisson(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         rate = jnp.exp(eta[..., 0])
         return jax.random.poisson(key, rate, shape + rate.shape).astype(eta.dtype)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = Q(floor(x) + 1, lambda)``, the regularized upper incomplete gamma function (0 for x < 0)."""
+        count = jnp.floor(x)
+        value = gammaincc(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))
+        return jnp.where(count >= 0, value, 0.0)
