@@ -62,6 +62,8 @@ from expfam.families import (
     LogNormal,
     Multinomial,
     MultivariateNormal,
+    MultivariateNormalDiag,
+    MultivariateNormalUnit,
     NegativeBinomial,
     Normal,
     NormalKnownVariance,
@@ -71,6 +73,7 @@ from expfam.families import (
     VonMises,
     VonMisesFisher,
     Weibull,
+    Wishart,
 )
 
 __version__ = "0.1.0"
@@ -98,6 +101,8 @@ __all__ = [
     "LogNormal",
     "Multinomial",
     "MultivariateNormal",
+    "MultivariateNormalDiag",
+    "MultivariateNormalUnit",
     "NegativeBinomial",
     "Normal",
     "NormalGamma",
@@ -112,6 +117,7 @@ __all__ = [
     "VonMises",
     "VonMisesFisher",
     "Weibull",
+    "Wishart",
     "__version__",
     "beta_binomial_log_prob",
     "bregman_divergence",

@@ -26,6 +26,8 @@ from expfam.families import (
     LogNormal,
     Multinomial,
     MultivariateNormal,
+    MultivariateNormalDiag,
+    MultivariateNormalUnit,
     NegativeBinomial,
     Normal,
     NormalKnownVariance,
@@ -35,6 +37,7 @@ from expfam.families import (
     VonMises,
     VonMisesFisher,
     Weibull,
+    Wishart,
 )
 
 
@@ -120,9 +123,9 @@ CATALOGUE: tuple[Entry, ...] = (
             {"mean_direction": [0.6, 0.0, 0.8], "concentration": 2.0},
             {"mean_direction": [0.0, 1.0, 0.0], "concentration": 1e-8},
             {"mean_direction": [0.0, -0.6, 0.8], "concentration": 1e3},
+            {"mean_direction": [0.48, -0.6, 0.64], "concentration": 50.0},
         ),
     ),
-    Entry(VonMisesFisher(10), ({"mean_direction": [0.5] * 4 + [0.0] * 6, "concentration": 50.0},)),
     Entry(
         MultivariateNormal(3),
         (
@@ -132,6 +135,23 @@ CATALOGUE: tuple[Entry, ...] = (
             {"loc": [10.0, -5.0, 1.0], "covariance": [[5.005, -4.995, 0.0], [-4.995, 5.005, 0.0], [0.0, 0.0, 1.0]]},
         ),
     ),
+    Entry(
+        MultivariateNormalDiag(3),
+        (
+            {"loc": [0.5, -1.0, 2.0], "scale": [2.0, 0.1, 1.0]},
+            {"loc": [1e3, 0.0, -1e3], "scale": [1e-3, 1.0, 1e3]},
+        ),
+    ),
+    Entry(MultivariateNormalUnit(3), ({"loc": [0.5, -1.0, 2.0]}, {"loc": [1e3, 0.0, -1e3]})),
+    Entry(
+        Wishart(3, df=5.0),
+        (
+            {"scale": [[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]]},
+            {"scale": [[1e2, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1e-1]]},
+        ),
+    ),
+    Entry(Wishart(3, df=2.5), ({"scale": [[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]]},)),
+    Entry(Wishart(3, df=200.0), ({"scale": [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]},)),
 )
 
 
