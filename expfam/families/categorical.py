@@ -54,6 +54,17 @@ class Categorical(ExponentialFamily):
     def natural_from_expectation(self, chi: Array) -> Array:
         return jnp.log(chi)
 
+    def stable_entropy(self, eta: Array) -> Array:
+        """``-sum_k p_k log p_k`` with ``log p = log_softmax(eta)``: non-negative terms."""
+        log_p = jax.nn.log_softmax(eta, axis=-1)
+        return -jnp.sum(jnp.where(log_p > -jnp.inf, jnp.exp(log_p) * log_p, 0.0), axis=-1)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
+        log_p = jax.nn.log_softmax(eta_p, axis=-1)
+        terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
+        return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
+
     def check_sample(self, x: Array) -> Array:
         x = jnp.asarray(x)
         if jnp.issubdtype(x.dtype, jnp.integer):
@@ -71,6 +82,21 @@ class Categorical(ExponentialFamily):
             inside = jnp.all(x >= 0, axis=-1) & (jnp.abs(total - 1) <= tolerance)
             chi = jnp.where(inside[..., None], x, 1.0 / self.num_classes)
         return chi, jnp.where(inside, 0.0, -jnp.inf).astype(chi.dtype)
+
+    def sample_dot(self, eta: Array, x: Array) -> tuple[Array, Array] | None:
+        """Integer labels: the label's logit, gathered; no one-hot vector is formed.
+
+        (On XLA:CPU the one-hot product costs 4x the gather at 16384 x 1000; bench/losses.py.)
+        """
+        x = self.check_sample(x)
+        if not jnp.issubdtype(x.dtype, jnp.integer):
+            return None
+        batch = jnp.broadcast_shapes(eta.shape[:-1], x.shape)
+        labels = jnp.broadcast_to(x, batch)
+        inside = (labels >= 0) & (labels < self.num_classes)
+        logits = jnp.broadcast_to(eta, batch + (self.num_classes,))
+        dot = jnp.take_along_axis(logits, jnp.where(inside, labels, 0)[..., None], axis=-1)[..., 0]
+        return dot, jnp.where(inside, 0.0, -jnp.inf).astype(eta.dtype)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return self.target(x)[0]

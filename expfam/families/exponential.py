@@ -11,7 +11,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam import _links
+from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
 
 
@@ -41,6 +41,10 @@ class Exponential(ExponentialFamily):
 
     def natural_from_expectation(self, chi: Array) -> Array:
         return -1.0 / chi
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``E(r_q / r_p)`` with ``E(z) = z - 1 - log z``."""
+        return _special.log_ratio_excess(eta_q[..., 0] / eta_p[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]

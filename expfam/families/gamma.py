@@ -18,7 +18,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc, gammaln
+from jax.scipy.special import gammainc
 
 from expfam import _links, _solve, _special
 from expfam._family import Array, ExponentialFamily
@@ -26,9 +26,19 @@ from expfam._family import Array, ExponentialFamily
 NEWTON_STEPS = 5
 
 
+def _lgamma_excess(k: Array) -> Array:
+    """``lgamma(k) - k log k + k = 1/2 log(2 pi / k) + delta(k)``, without the large terms."""
+    return _special.HALF_LOG_TWO_PI - 0.5 * jnp.log(k) + _special.stirling_remainder(k)
+
+
+def initial_shape(s: Array) -> Array:
+    """Closed-form approximate solution of ``log k - digamma(k) = s`` (exact as s -> 0 and s -> inf)."""
+    return (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+
+
 def shape_from_log_gap(s: Array) -> Array:
     """Solve ``log k - digamma(k) = s`` for k > 0 (s > 0)."""
-    k0 = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+    k0 = initial_shape(s)
 
     def newton_step(k: Array) -> Array:
         # f(k) = log k - digamma(k) - s, f'(k) = 1/k - trigamma(k) = -(trigamma(k) - 1/k).
@@ -57,7 +67,7 @@ class Gamma(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
-        return gammaln(shape) - shape * jnp.log(rate)
+        return _special.lgamma(shape) - shape * jnp.log(rate)
 
     def expectation(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
@@ -71,6 +81,36 @@ class Gamma(ExponentialFamily):
         cross = 1.0 / rate
         rows = [jnp.stack([shape / rate**2, cross], -1), jnp.stack([cross, _special.trigamma(shape)], -1)]
         return jnp.stack(rows, axis=-2)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``k E(r x / k) + log x + lgamma(k) - k log k + k``, ``E(z) = z - 1 - log z``.
+
+        Equal to ``r x - k log r - (k - 1) log x + lgamma(k)``, whose terms of size ``k log k``
+        cancel for large k; with ``lgamma(k) - k log k + k = 1/2 log(2 pi / k) + delta(k)``
+        (``delta`` the Stirling remainder) only terms of the result's size remain.
+        """
+        rate, shape = -eta[..., 0], eta[..., 1]
+        excess = _special.log_ratio_excess(rate / shape * x, (rate * x - shape) / shape)
+        return shape * excess + jnp.log(x) + _lgamma_excess(shape)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``k - log r + lgamma(k) + (1 - k) digamma(k)``
+        ``= 1/2 log(2 pi k) + delta(k) + (k - 1)(log k - digamma(k)) - log r``."""
+        rate, shape = -eta[..., 0], eta[..., 1]
+        excess = _special.HALF_LOG_TWO_PI + 0.5 * jnp.log(shape) + _special.stirling_remainder(shape)
+        return excess + (shape - 1.0) * _special.log_minus_digamma(shape) - jnp.log(rate)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """With ``a = k_q / k_p``, ``c = (k_p / r_p) / (k_q / r_q)`` (ratio of the means),
+        ``KL = k_q E(c) + E(a) / 2 + delta(k_q) - delta(k_p) - (k_p - k_q) m(k_p)``, where
+        ``m(k) = log k - digamma(k) - 1/(2k)`` (``O(1/k^2)``): Stirling's form of
+        ``(k_p - k_q) digamma(k_p) - lgamma(k_p) + lgamma(k_q) + k_q log(r_p / r_q) + k_p (r_q / r_p - 1)``.
+        """
+        r_p, k_p, r_q, k_q = -eta_p[..., 0], eta_p[..., 1], -eta_q[..., 0], eta_q[..., 1]
+        c = (k_p / r_p) / (k_q / r_q)
+        m = _special.log_minus_digamma(k_p) - 0.5 / k_p
+        return (k_q * _special.log_ratio_excess(c) + 0.5 * _special.log_ratio_excess(k_q / k_p)
+                + _special.stirling_remainder(k_q) - _special.stirling_remainder(k_p) - (k_p - k_q) * m)  # fmt: skip
 
     def solve_natural(self, chi: Array) -> Array:
         mean, mean_log = chi[..., 0], chi[..., 1]

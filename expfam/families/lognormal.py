@@ -23,6 +23,15 @@ class LogNormal(Normal):
     def sufficient_statistics(self, x: Array) -> Array:
         return super().sufficient_statistics(jnp.log(x))
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """The Normal's on ``log x``, plus ``log x``."""
+        log_x = jnp.log(x)
+        return super().stable_nll(eta, log_x) + log_x
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``loc + 1/2 log(2 pi e v)``."""
+        return super().stable_entropy(eta) + self.expectation(eta)[..., 0]
+
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x) - HALF_LOG_TWO_PI
 

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
-from expfam import _links
+from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
@@ -64,6 +64,21 @@ class Normal(ExponentialFamily):
         loc = chi[..., 0]
         variance = chi[..., 1] - loc * loc
         return jnp.stack([loc / variance, -0.5 / variance], axis=-1)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``(x - loc)^2 / (2 v) + 1/2 log(2 pi v)``: no ``x^2 eta_2`` against ``loc^2 / (2 v)``."""
+        loc, variance = _loc_variance(eta)
+        return 0.5 * (x - loc) ** 2 / variance + 0.5 * jnp.log(variance) + HALF_LOG_TWO_PI
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``1/2 log(2 pi e v)``."""
+        return 0.5 * jnp.log(_loc_variance(eta)[1]) + HALF_LOG_TWO_PI + 0.5
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``E(v_p / v_q) / 2 + (loc_p - loc_q)^2 / (2 v_q)``, ``E(z) = z - 1 - log z``."""
+        (loc_p, _), (loc_q, v_q) = _loc_variance(eta_p), _loc_variance(eta_q)
+        ratio = eta_q[..., 1] / eta_p[..., 1]
+        return 0.5 * _special.log_ratio_excess(ratio) + 0.5 * (loc_p - loc_q) ** 2 / v_q
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack([x, x * x], axis=-1)
@@ -128,6 +143,19 @@ class NormalKnownVariance(ExponentialFamily):
 
     def natural_from_expectation(self, chi: Array) -> Array:
         return chi / self.variance
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``(x - loc)^2 / (2 variance) + 1/2 log(2 pi variance)``."""
+        loc = eta[..., 0] * self.variance
+        return 0.5 * (x - loc) ** 2 / self.variance + 0.5 * math.log(2 * math.pi * self.variance)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``1/2 log(2 pi e variance)``."""
+        return jnp.full_like(eta[..., 0], 0.5 * math.log(2 * math.pi * math.e * self.variance))
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``variance (eta_q - eta_p)^2 / 2``."""
+        return 0.5 * self.variance * (eta_q[..., 0] - eta_p[..., 0]) ** 2
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]

@@ -14,7 +14,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam import _links
+from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
 
 
@@ -48,6 +48,20 @@ class Pareto(ExponentialFamily):
 
     def natural_from_expectation(self, chi: Array) -> Array:
         return -1.0 / (chi - math.log(self.minimum))
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``alpha log(x / m) - log alpha + log x`` (no ``alpha log x`` against ``alpha log m``)."""
+        alpha = -eta[..., 0]
+        return alpha * jnp.log(x / self.minimum) - jnp.log(alpha) + jnp.log(x)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``1 + 1/alpha - log alpha + log m``."""
+        alpha = -eta[..., 0]
+        return 1.0 + 1.0 / alpha - jnp.log(alpha) + math.log(self.minimum)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``E(alpha_q / alpha_p)`` with ``E(z) = z - 1 - log z``."""
+        return _special.log_ratio_excess(eta_q[..., 0] / eta_p[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.log(x)[..., None]

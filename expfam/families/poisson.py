@@ -46,6 +46,18 @@ class Poisson(ExponentialFamily):
     def natural_from_expectation(self, chi: Array) -> Array:
         return jnp.log(chi)
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``-log p(x)`` from ``_special.poisson_log_pmf`` (Loader's form: no ``x log rate`` terms)."""
+        return -_special.poisson_log_pmf(x, jnp.exp(eta[..., 0]))
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``_special.poisson_entropy``: a sum of positive terms, or its asymptotic expansion."""
+        return _special.poisson_entropy(jnp.exp(eta[..., 0]))
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``rate_p (e^d - 1 - d)`` with ``d = eta_q - eta_p``."""
+        return jnp.exp(eta_p[..., 0]) * _special.expm1mx(eta_q[..., 0] - eta_p[..., 0])
+
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
