@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from expfam._cross_entropy import cross_entropy
+from expfam._cross_entropy import cross_entropy, nll
 from expfam._family import ExponentialFamily, as_float
 
 Array = jax.Array
@@ -89,32 +89,46 @@ def loss(family: ExponentialFamily, link: Callable[[Array], Array] | None = None
         ``where`` (boolean, broadcastable to the batch) keeps the examples where it is
         True; the others get loss 0 and gradient 0 even when their outputs or targets are
         padding (NaN, or outside the support), because they are replaced by a neutral value
-        before the loss is evaluated.
+        before the loss is evaluated. Raw samples without ``where`` go through
+        ``expfam.nll``, which uses a family's cancellation-free formula where it has one.
     """
     link_fn = family.link if link is None else link
 
     def fn(outputs: Any, targets: Any, *, weights: Any = None, where: Any = None) -> Array:
         outputs = as_float(outputs)
-        chi, elc = as_target(family, targets)
         if outputs.ndim == 0 or (link is None and outputs.shape[-1] != family.num_natural):
             raise ValueError(
                 f"{family.name}: outputs for the canonical link must have shape (..., {family.num_natural}), "
                 f"got shape {outputs.shape}"
             )
-        masks = () if where is None else (jnp.asarray(where).shape,)
-        batch = jnp.broadcast_shapes(outputs.shape[:-1], chi.shape[:-1], elc.shape, *masks)
-        outputs = jnp.broadcast_to(outputs, batch + outputs.shape[-1:])
-        chi, elc = jnp.broadcast_to(chi, batch + chi.shape[-1:]), jnp.broadcast_to(elc, batch)
-        if where is not None:
-            keep = jnp.broadcast_to(jnp.asarray(where, bool), batch)
-            outputs = jnp.where(keep[..., None], outputs, jnp.zeros((), outputs.dtype))
-            chi = jnp.where(keep[..., None], chi, jnp.zeros((), chi.dtype))
-            elc = jnp.where(keep, elc, jnp.zeros((), elc.dtype))
-        value = cross_entropy(family, link_fn(outputs), chi, elc)
-        if where is not None:
-            value = jnp.where(keep, value, jnp.zeros((), value.dtype))
+        if where is None and not isinstance(targets, tuple):
+            # Raw samples: ``nll`` uses the family's stable or fast formula where it has one.
+            value = nll(family, link_fn(outputs), targets)
+        else:
+            value = _masked(family, link_fn, outputs, as_target(family, targets), where)
         if weights is not None:
-            value = value * jnp.broadcast_to(as_float(weights), batch)
+            value = value * jnp.broadcast_to(as_float(weights), value.shape)
         return value
 
     return fn
+
+
+def _masked(
+    family: ExponentialFamily, link: Callable[[Array], Array], outputs: Array, target: Target, where: Any
+) -> Array:
+    """The cross-entropy over the broadcast batch, 0 (with gradient 0) where ``where`` is False."""
+    chi, elc = target
+    masks = () if where is None else (jnp.asarray(where).shape,)
+    batch = jnp.broadcast_shapes(outputs.shape[:-1], chi.shape[:-1], elc.shape, *masks)
+    outputs = jnp.broadcast_to(outputs, batch + outputs.shape[-1:])
+    chi, elc = jnp.broadcast_to(chi, batch + chi.shape[-1:]), jnp.broadcast_to(elc, batch)
+    if where is None:
+        return cross_entropy(family, link(outputs), chi, elc)
+    keep = jnp.broadcast_to(jnp.asarray(where, bool), batch)
+    # Neutral values replace the dropped rows before any arithmetic, so that padding (NaN,
+    # out-of-support targets) cannot reach the gradient through the masked branch.
+    outputs = jnp.where(keep[..., None], outputs, jnp.zeros((), outputs.dtype))
+    chi = jnp.where(keep[..., None], chi, jnp.zeros((), chi.dtype))
+    elc = jnp.where(keep, elc, jnp.zeros((), elc.dtype))
+    value = cross_entropy(family, link(outputs), chi, elc)
+    return jnp.where(keep, value, jnp.zeros((), value.dtype))

@@ -14,7 +14,19 @@ import expfam
 from expfam._catalogue import CATALOGUE
 from expfam._fit_cli import constant_head
 
-FIRST_EXAMPLE = list({entry.family: entry.examples[0] for entry in CATALOGUE}.items())
+#: The families this file covers (the first nine); adding one is one name.
+COVERED = {
+    "Bernoulli",
+    "Categorical",
+    "Normal",
+    "NormalKnownVariance",
+    "Gamma",
+    "Exponential",
+    "Poisson",
+    "Pareto",
+    "LogNormal",
+}
+FIRST_EXAMPLE = [(entry.family, entry.examples[0]) for entry in CATALOGUE if type(entry.family).__name__ in COVERED]
 
 
 def test_fit_gamma_matches_scipy(x64):

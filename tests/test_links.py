@@ -11,7 +11,20 @@ from helpers import assert_close
 import expfam
 from expfam._catalogue import CATALOGUE
 
-FAMILIES = list({entry.family: None for entry in CATALOGUE})
+#: The families this file covers (the first nine); later families have their own batteries,
+#: and adding one here is one name.
+COVERED = {
+    "Bernoulli",
+    "Categorical",
+    "Normal",
+    "NormalKnownVariance",
+    "Gamma",
+    "Exponential",
+    "Poisson",
+    "Pareto",
+    "LogNormal",
+}
+FAMILIES = [f for f in dict.fromkeys(entry.family for entry in CATALOGUE) if type(f).__name__ in COVERED]
 IDS = [f.name for f in FAMILIES]
 EXTREMES = [-1e4, -1e3, -88.0, -30.0, -1.0, 0.0, 1.0, 30.0, 88.0, 1e3, 1e4]
 
