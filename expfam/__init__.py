@@ -22,6 +22,7 @@ from expfam._conjugate import (
 )
 from expfam._cross_entropy import cross_entropy, distribution_cross_entropy, entropy, fit, kl_divergence, log_prob, nll
 from expfam._family import ExponentialFamily
+from expfam._fused import fused_linear_cross_entropy
 from expfam._gauss_newton import (
     gauss_newton_direction,
     gauss_newton_natural_gradient,
@@ -35,6 +36,8 @@ from expfam._geometry import (
     fisher_vector_product,
     inverse_fisher_vector_product,
 )
+from expfam._links import SourceLink, positive, source_link
+from expfam._loss import Target, loss
 from expfam._natural_gradient import (
     damped_natural_gradient,
     mirror_descent,
@@ -59,6 +62,8 @@ from expfam.families import (
     LogNormal,
     Multinomial,
     MultivariateNormal,
+    MultivariateNormalDiag,
+    MultivariateNormalUnit,
     NegativeBinomial,
     Normal,
     NormalKnownVariance,
@@ -68,6 +73,7 @@ from expfam.families import (
     VonMises,
     VonMisesFisher,
     Weibull,
+    Wishart,
 )
 
 __version__ = "0.1.0"
@@ -95,6 +101,8 @@ __all__ = [
     "LogNormal",
     "Multinomial",
     "MultivariateNormal",
+    "MultivariateNormalDiag",
+    "MultivariateNormalUnit",
     "NegativeBinomial",
     "Normal",
     "NormalGamma",
@@ -104,9 +112,12 @@ __all__ = [
     "Pareto",
     "Poisson",
     "Rayleigh",
+    "SourceLink",
+    "Target",
     "VonMises",
     "VonMisesFisher",
     "Weibull",
+    "Wishart",
     "__version__",
     "beta_binomial_log_prob",
     "bregman_divergence",
@@ -119,6 +130,7 @@ __all__ = [
     "expectation_fisher_vector_product",
     "fisher_vector_product",
     "fit",
+    "fused_linear_cross_entropy",
     "gauss_newton_direction",
     "gauss_newton_natural_gradient",
     "gauss_newton_operator",
@@ -126,11 +138,14 @@ __all__ = [
     "inverse_fisher_vector_product",
     "kl_divergence",
     "log_prob",
+    "loss",
     "mirror_descent",
     "multivariate_student_t_log_prob",
     "natural_gradient",
     "natural_gradient_descent",
     "negative_binomial_log_prob",
     "nll",
+    "positive",
+    "source_link",
     "student_t_log_prob",
 ]

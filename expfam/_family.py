@@ -121,6 +121,14 @@ class ExponentialFamily:
         """Draw samples of shape ``shape + batch_shape + event_shape``."""
         raise NotImplementedError
 
+    def sample_dot(self, eta: Array, x: Any) -> tuple[Array, Array] | None:
+        """Optional fast path of ``nll``: ``(T(x) . eta, log h(x))`` without forming ``T(x)``.
+
+        Both over the broadcast batch axes of eta and x, ``log h = -inf`` outside the support.
+        The default, None, makes ``nll`` form the target ``(T(x), log h(x))`` instead.
+        """
+        return None
+
     def solve_natural(self, chi: Array) -> Array:
         """Iterative inverse of the expectation map (families without a closed form)."""
         raise NotImplementedError

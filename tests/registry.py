@@ -133,6 +133,17 @@ def _closed_unit_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> floa
     return total
 
 
+def _circle_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
+    """Mass of an angle density over one period [-pi, pi]."""
+    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    loc = float(np.arctan2(eta[1], eta[0]))
+    points = [p for p in (loc, loc - np.pi, loc + np.pi) if -np.pi < p < np.pi]
+    total, _ = scipy.integrate.quad(
+        lambda x: float(np.exp(log_prob(np.float64(x)))), -np.pi, np.pi, points=points, limit=500, epsabs=1e-13
+    )
+    return total
+
+
 def _laplace_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on the real line, split at the known location (the kink)."""
     log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
@@ -164,6 +175,11 @@ def _negative_binomial_upper(family: expfam.ExponentialFamily) -> Callable[[np.n
 
 def _negative_binomial_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     return summation(_negative_binomial_upper(family))(family, eta)
+
+
+def _wishart_logpdf(dist: Any, x: np.ndarray) -> np.ndarray:
+    """scipy.stats.wishart takes a batch of matrices with the batch axis last."""
+    return dist.logpdf(np.moveaxis(x, 0, -1))
 
 
 def _dirichlet_logpdf(dist: Any, x: np.ndarray) -> np.ndarray:
@@ -324,6 +340,55 @@ REFERENCES: dict[str, Reference] = {
         _closed_unit_mass,
         (-0.5, 1.5, np.inf, np.nan),
         ([np.nan], [np.inf]),
+    ),
+    "VonMises": Reference(
+        lambda f, s: st.vonmises(kappa=s["concentration"], loc=s["loc"]),
+        continuous,
+        _circle_mass,
+        (np.inf, -np.inf, np.nan),
+        ([np.nan, 0.0], [np.inf, 1.0]),
+    ),
+    "VonMisesFisher": Reference(
+        lambda f, s: st.vonmises_fisher(s["mean_direction"], float(s["concentration"])),
+        continuous,
+        None,
+        ([1.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.001], [np.nan, 0.0, 1.0]),
+        ([np.nan, 0.0, 0.0], [np.inf, 1.0, 0.0]),
+    ),
+    "MultivariateNormal": Reference(
+        lambda f, s: st.multivariate_normal(s["loc"], s["covariance"]),
+        continuous,
+        None,
+        ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
+        # precision not positive definite; indefinite; NaN
+        ([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.5, -0.5, -0.5, 2.0, 0.0, 0.0], [np.nan] * 9),
+    ),
+    "MultivariateNormalDiag": Reference(
+        lambda f, s: st.multivariate_normal(s["loc"], np.diag(s["scale"] ** 2)),
+        continuous,
+        None,
+        ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
+        ([0.0, 0.0, 0.0, -1.0, 0.0, -1.0], [np.nan, 0.0, 0.0, -1.0, -1.0, -1.0]),
+    ),
+    "MultivariateNormalUnit": Reference(
+        lambda f, s: st.multivariate_normal(s["loc"], np.eye(3)),
+        continuous,
+        None,
+        ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),
+        ([np.nan, 0.0, 0.0], [0.0, np.inf, 0.0]),
+    ),
+    "Wishart": Reference(
+        lambda f, s: st.wishart(df=f.df, scale=s["scale"]),
+        _wishart_logpdf,
+        None,
+        # indefinite; singular; not symmetric; NaN
+        (
+            [[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [[np.nan, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        ),
+        ([0.5, 0.5, 0.5, 0.0, 0.0, 0.0], [-0.5, -0.5, -0.5, 2.0, 0.0, 0.0], [np.nan] * 6),
     ),
 }
 

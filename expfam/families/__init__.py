@@ -16,6 +16,8 @@ from expfam.families.laplace import Laplace
 from expfam.families.lognormal import LogNormal
 from expfam.families.multinomial import Multinomial
 from expfam.families.multivariate_normal import MultivariateNormal
+from expfam.families.multivariate_normal_diag import MultivariateNormalDiag
+from expfam.families.multivariate_normal_unit import MultivariateNormalUnit
 from expfam.families.negative_binomial import NegativeBinomial
 from expfam.families.normal import Normal, NormalKnownVariance
 from expfam.families.pareto import Pareto
@@ -24,6 +26,7 @@ from expfam.families.rayleigh import Rayleigh
 from expfam.families.von_mises import VonMises
 from expfam.families.von_mises_fisher import VonMisesFisher
 from expfam.families.weibull import Weibull
+from expfam.families.wishart import Wishart
 
 __all__ = [
     "Bernoulli",
@@ -42,6 +45,8 @@ __all__ = [
     "LogNormal",
     "Multinomial",
     "MultivariateNormal",
+    "MultivariateNormalDiag",
+    "MultivariateNormalUnit",
     "NegativeBinomial",
     "Normal",
     "NormalKnownVariance",
@@ -51,4 +56,5 @@ __all__ = [
     "VonMises",
     "VonMisesFisher",
     "Weibull",
+    "Wishart",
 ]

@@ -1,8 +1,7 @@
 """Beta: a proportion x in (0, 1) with concentrations a, b > 0.
 
 ``q(x) = x^(a - 1) (1 - x)^(b - 1) / B(a, b)``. Natural parameters ``eta = (a, b)``,
-``T(x) = (log x, log1p(-x))``, ``log h(x) = -log x - log1p(-x)``, ``g(eta) = lbeta(a, b)``
-(no cancellation between ``lgamma`` values). Expectation
+``T(x) = (log x, log1p(-x))``, ``log h(x) = -log x - log1p(-x)``, ``g(eta) = lbeta(a, b)``. Expectation
 ``(digamma(a) - digamma(a + b), digamma(b) - digamma(a + b))``; Fisher
 ``[[trigamma(a) - t, -t], [-t, trigamma(b) - t]]`` with ``t = trigamma(a + b)``.
 This is the two-coordinate Dirichlet, and the inverse map is the Dirichlet's Newton solver

@@ -18,6 +18,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import gammainc
 
 from expfam import _links, _solve, _special
 from expfam._family import Array, ExponentialFamily
@@ -138,3 +139,7 @@ class Gamma(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         rate, k = -eta[..., 0], eta[..., 1]
         return jax.random.gamma(key, k, shape + k.shape, eta.dtype) / rate
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0)."""
+        return gammainc(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))

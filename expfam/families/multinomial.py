@@ -4,8 +4,7 @@
 Natural parameters are the K logits (over-complete, as for the Categorical: adding a
 constant to every logit changes nothing), ``T(x) = x`` (all K counts, taken whole),
 ``g(eta) = n logsumexp(eta)``, ``log h(x) = log n! - sum_k log x_k!``, evaluated as the
-chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)`` (each by
-``lbeta``, no difference of large ``lgamma`` values). Expectation ``n softmax(eta)``; Fisher
+chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)``. Expectation ``n softmax(eta)``; Fisher
 ``n (diag(p) - p p^T)``. ``natural_from_expectation`` returns ``log(chi / n)``, the
 representative with ``logsumexp = 0``.
 

@@ -40,8 +40,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
-from expfam import _linalg, _links, _packing
-from expfam._family import Array, ExponentialFamily
+from expfam import _linalg, _packing
+from expfam._family import Array, ExponentialFamily, _per_row
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +103,9 @@ class MultivariateNormal(ExponentialFamily):
         return jnp.concatenate([mean, _packing.pack(covariance) + _packing.pack_outer(mean)], axis=-1)
 
     def fisher(self, eta: Array) -> Array:
+        return _per_row(self._fisher_row, eta)
+
+    def _fisher_row(self, eta: Array) -> Array:
         mu, s = self._mean_covariance(eta)
         rows, cols, weights = _packing.packed_indices(self.dim)
         i, j, k, l = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
@@ -151,9 +154,7 @@ class MultivariateNormal(ExponentialFamily):
         """``(raw_1, pack(-L L^T / 2))`` with L lower triangular from the remaining outputs,
         its diagonal through ``positive`` (softplus): see the module docstring."""
         raw_1, raw_2 = self._split(raw)
-        diagonal = _links.positive(raw_2[..., : self.dim])
-        lower = _packing.unpack_lower(jnp.concatenate([diagonal, raw_2[..., self.dim :]], axis=-1))
-        precision = lower @ jnp.swapaxes(lower, -1, -2)
+        precision = _linalg.gram_from_packed_cholesky(raw_2)
         return jnp.concatenate([raw_1, _packing.pack(-0.5 * precision)], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:

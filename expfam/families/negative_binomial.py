@@ -3,7 +3,7 @@
 ``q(x) = Gamma(x + r) / (Gamma(r) x!) (1 - p)^r p^x``: the number of events before the r-th
 non-event, each event with probability p (mean ``r p / (1 - p)``, variance ``mean (1 + mean / r)``).
 Natural parameter ``eta = log p < 0``, ``T(x) = x``,
-``log h(x) = lgamma(x + r) - lgamma(r) - lgamma(x + 1) = -log(x + r) - lbeta(r, x + 1)``,
+``log h(x) = lgamma(x + r) - lgamma(r) - lgamma(x + 1)``,
 ``g(eta) = -r log(1 - e^eta) = -r log(-expm1(eta))``. Expectation ``r / expm1(-eta)``; Fisher
 ``mean + mean^2 / r``; inverse ``eta = -log1p(r / mean)``. ``NegativeBinomial(1)`` is the
 geometric distribution on {0, 1, ...}. scipy's ``nbinom(r, 1 - p)`` is the same distribution.
@@ -28,7 +28,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betaln
+from jax.scipy.special import gammaln
 
 from expfam import _links
 from expfam._family import Array, ExponentialFamily
@@ -77,7 +77,7 @@ class NegativeBinomialBase(ExponentialFamily):
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
-        return -jnp.log(x + self.r) - betaln(jnp.asarray(self.r, x.dtype), x + 1.0)
+        return gammaln(x + self.r) - math.lgamma(self.r) - gammaln(x + 1.0)
 
     def in_support(self, x: Array) -> Array:
         return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)

@@ -69,7 +69,7 @@ def fisher(eta: Array, p: int) -> Array:
     a = kappa * r
     u = _unit(eta, kappa)
     coefficient = (1.0 - p * r - a * a)[..., None, None]
-    eye = jnp.eye(p, dtype=eta.dtype)
+    eye = jnp.broadcast_to(jnp.eye(p, dtype=eta.dtype), r.shape + (p, p))
     return r[..., None, None] * eye + coefficient * (u[..., :, None] * u[..., None, :])
 
 
