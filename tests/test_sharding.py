@@ -1,7 +1,8 @@
 """Sharded evaluation over 4 simulated CPU devices (see ``tests/sharding_checks.py``).
 
 The checks run in a subprocess: the device count must be fixed before JAX initializes, and
-the rest of the suite keeps its single device.
+the rest of the suite keeps its single device. By default one family per parameter layout
+is checked; ``python tests/sharding_checks.py --all`` checks the whole catalogue.
 """
 
 from __future__ import annotations
@@ -22,5 +23,5 @@ def test_sharded_evaluation_equals_unsharded_and_stays_sharded():
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     failures = {name: error for name, error in results.items() if error != "ok"}
-    assert len(results) > 70
+    assert len(results) >= 8
     assert not failures, "\n\n".join(f"{name}:\n{error}" for name, error in failures.items())
