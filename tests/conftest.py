@@ -14,6 +14,7 @@ import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
+
 @pytest.fixture(params=["float32", "float64"])
 def dtype(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test in float32 and, with ``jax_enable_x64``, in float64."""
