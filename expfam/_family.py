@@ -100,9 +100,10 @@ class ExponentialFamily:
         """Boolean mask over the batch: is x in the support?"""
         raise NotImplementedError
 
-    #: A point of the support, substituted for out-of-support samples before T and log h
-    #: are evaluated, so that their values (later replaced by -inf) never produce NaN.
-    support_point: ClassVar[float] = 0.0
+    #: A point of the support (a scalar, or an array of the event shape), substituted for
+    #: out-of-support samples before T and log h are evaluated, so that their values (later
+    #: replaced by -inf) never produce NaN.
+    support_point: ClassVar[Any] = 0.0
 
     def is_natural_valid(self, eta: Array) -> Array:
         """Boolean mask over the batch: is eta inside the natural domain? Usable in jit."""
@@ -119,6 +120,14 @@ class ExponentialFamily:
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Draw samples of shape ``shape + batch_shape + event_shape``."""
         raise NotImplementedError
+
+    def sample_dot(self, eta: Array, x: Any) -> tuple[Array, Array] | None:
+        """Optional fast path of ``nll``: ``(T(x) . eta, log h(x))`` without forming ``T(x)``.
+
+        Both over the broadcast batch axes of eta and x, ``log h = -inf`` outside the support.
+        The default, None, makes ``nll`` form the target ``(T(x), log h(x))`` instead.
+        """
+        return None
 
     def solve_natural(self, chi: Array) -> Array:
         """Iterative inverse of the expectation map (families without a closed form)."""
@@ -176,7 +185,8 @@ class ExponentialFamily:
         x = self.check_sample(x)
         inside = self.in_support(x)
         inside_event = inside.reshape(inside.shape + (1,) * len(self.event_shape))
-        x_safe = jnp.where(inside_event, x, jnp.asarray(self.support_point, x.dtype))
+        fallback = jnp.broadcast_to(jnp.asarray(self.support_point, x.dtype), x.shape)
+        x_safe = jnp.where(inside_event, x, fallback)
         chi = self.sufficient_statistics(x_safe)
         log_h = jnp.where(inside, self.log_carrier(x_safe), -jnp.inf)
         return chi, log_h

@@ -83,6 +83,21 @@ class Categorical(ExponentialFamily):
             chi = jnp.where(inside[..., None], x, 1.0 / self.num_classes)
         return chi, jnp.where(inside, 0.0, -jnp.inf).astype(chi.dtype)
 
+    def sample_dot(self, eta: Array, x: Array) -> tuple[Array, Array] | None:
+        """Integer labels: the label's logit, gathered; no one-hot vector is formed.
+
+        (On XLA:CPU the one-hot product costs 4x the gather at 16384 x 1000; bench/losses.py.)
+        """
+        x = self.check_sample(x)
+        if not jnp.issubdtype(x.dtype, jnp.integer):
+            return None
+        batch = jnp.broadcast_shapes(eta.shape[:-1], x.shape)
+        labels = jnp.broadcast_to(x, batch)
+        inside = (labels >= 0) & (labels < self.num_classes)
+        logits = jnp.broadcast_to(eta, batch + (self.num_classes,))
+        dot = jnp.take_along_axis(logits, jnp.where(inside, labels, 0)[..., None], axis=-1)[..., 0]
+        return dot, jnp.where(inside, 0.0, -jnp.inf).astype(eta.dtype)
+
     def sufficient_statistics(self, x: Array) -> Array:
         return self.target(x)[0]
 

@@ -68,3 +68,7 @@ class Exponential(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         rate = -eta[..., 0]
         return jax.random.exponential(key, shape + rate.shape, eta.dtype) / rate
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = 1 - exp(-r x)`` as ``-expm1(-r x)`` (0 for x <= 0)."""
+        return -jnp.expm1(eta[..., 0] * jnp.maximum(x, 0.0))

@@ -18,6 +18,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import gammainc
 
 from expfam import _links, _solve, _special
 from expfam._family import Array, ExponentialFamily
@@ -30,9 +31,14 @@ def _lgamma_excess(k: Array) -> Array:
     return _special.HALF_LOG_TWO_PI - 0.5 * jnp.log(k) + _special.stirling_remainder(k)
 
 
+def initial_shape(s: Array) -> Array:
+    """Closed-form approximate solution of ``log k - digamma(k) = s`` (exact as s -> 0 and s -> inf)."""
+    return (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+
+
 def shape_from_log_gap(s: Array) -> Array:
     """Solve ``log k - digamma(k) = s`` for k > 0 (s > 0)."""
-    k0 = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+    k0 = initial_shape(s)
 
     def newton_step(k: Array) -> Array:
         # f(k) = log k - digamma(k) - s, f'(k) = 1/k - trigamma(k) = -(trigamma(k) - 1/k).
@@ -133,3 +139,7 @@ class Gamma(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         rate, k = -eta[..., 0], eta[..., 1]
         return jax.random.gamma(key, k, shape + k.shape, eta.dtype) / rate
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0)."""
+        return gammainc(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))

@@ -43,3 +43,8 @@ class LogNormal(Normal):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.exp(super().sample(key, eta, shape))
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = Phi((log x - loc) / scale)`` for x > 0, 0 below."""
+        positive = x > 0
+        return jnp.where(positive, super().cdf(eta, jnp.log(jnp.where(positive, x, 1.0))), 0.0)

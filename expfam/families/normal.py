@@ -16,6 +16,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import ndtr
 
 from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
@@ -103,6 +104,11 @@ class Normal(ExponentialFamily):
         noise = jax.random.normal(key, shape + loc.shape, eta.dtype)
         return loc + jnp.sqrt(variance) * noise
 
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = Phi((x - loc) / scale)``."""
+        loc, variance = _loc_variance(eta)
+        return ndtr((x - loc) / jnp.sqrt(variance))
+
 
 @dataclasses.dataclass(frozen=True)
 class NormalKnownVariance(ExponentialFamily):
@@ -175,3 +181,7 @@ class NormalKnownVariance(ExponentialFamily):
         loc = eta[..., 0] * self.variance
         noise = jax.random.normal(key, shape + loc.shape, eta.dtype)
         return loc + math.sqrt(self.variance) * noise
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = Phi((x - loc) / sqrt(variance))``."""
+        return ndtr((x - eta[..., 0] * self.variance) / math.sqrt(self.variance))

@@ -85,3 +85,8 @@ class Pareto(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         alpha = -eta[..., 0]
         return self.minimum * jnp.exp(jax.random.exponential(key, shape + alpha.shape, eta.dtype) / alpha)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = 1 - (m / x)^alpha`` as ``-expm1(alpha (log m - log x))`` (0 below m)."""
+        log_ratio = math.log(self.minimum) - jnp.log(jnp.maximum(x, self.minimum))
+        return -jnp.expm1(-eta[..., 0] * log_ratio)

@@ -12,6 +12,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import gammaincc
 
 from expfam import _special
 from expfam._family import Array, ExponentialFamily
@@ -20,6 +21,8 @@ from expfam._family import Array, ExponentialFamily
 @dataclasses.dataclass(frozen=True)
 class Poisson(ExponentialFamily):
     support = "x in {0, 1, 2, ...}"
+    #: Integer-valued: ``cdf`` is a step function, and calibration uses the randomized PIT.
+    discrete = True
 
     @property
     def num_natural(self) -> int:
@@ -77,3 +80,9 @@ class Poisson(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         rate = jnp.exp(eta[..., 0])
         return jax.random.poisson(key, rate, shape + rate.shape).astype(eta.dtype)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = Q(floor(x) + 1, lambda)``, the regularized upper incomplete gamma function (0 for x < 0)."""
+        count = jnp.floor(x)
+        value = gammaincc(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))
+        return jnp.where(count >= 0, value, 0.0)

@@ -1,0 +1,220 @@
+"""Modified Bessel functions of the first kind, I_v(x), in logarithmic form, for v >= 0, x >= 0.
+
+Three functions, all elementwise over broadcast ``v`` and ``x``:
+
+* ``log_ive(v, x) = log(I_v(x) e^(-x))`` for x > 0;
+* ``log_iv_normalized(v, x) = log(Gamma(v + 1) I_v(x) / (x/2)^v)``, which is 0 at x = 0 and
+  finite for every x >= 0: the part of the von Mises-Fisher log-normalizer that depends on x;
+* ``bessel_ratio(v, x) = A_v(x) = I_{v+1}(x) / I_v(x)`` for x >= 0, in (0, 1).
+
+Method (accurate to a few units in the last place in float32 and float64 for v in [0, 500]
+and x in [0, 1e5]; tested against mpmath in tests/test_bessel.py):
+
+* Power series ``Gamma(v + 1) I_v(x) / (x/2)^v = sum_k (x^2/4)^k / (k! (v+1)_k)`` (all terms
+  positive) with 64 terms, wherever the first omitted term is below ``e^-40`` (4e-18; the
+  terms then fall by a factor of at least 4 per step): up to x = 36 at v = 0 and x = 168 at
+  v = 500. The logarithm is taken as ``log1p`` of the terms k >= 1, so it keeps full relative
+  accuracy as x -> 0.
+* Debye's uniform asymptotic expansion at the shifted order ``w = v + 32`` (>= 32):
+  ``log I_w(x) - x = w^2 / (s + x) - w asinh(w / x) - 1/2 log(2 pi) - 1/4 log(s^2)
+  + log(sum_{k<10} U_k(p) / w^k)`` with ``s = sqrt(w^2 + x^2)``, ``p = w / s``. The polynomials
+  U_k come from their recurrence in exact rational arithmetic (``_debye_polynomials``); ten
+  terms at w >= 32 leave an error below 1e-16 for every x.
+* Backward recurrence of the ratio ``R_u = A_u(x) / x`` from order w down to v:
+  ``R_{u-1} = 1 / (2u + x^2 R_u)``, a sum of positive terms (no cancellation) that damps
+  any starting error by ``A^2 < 1`` per step. It starts from the Debye value of
+  ``A_w = exp(log I_{w+1} - log I_w)`` and gives ``A_v = x R_v`` and, for the orders outside
+  the series region, ``log I_v = log I_w - sum_{j<32} log A_{v+j}``.
+
+Derivatives (custom JVPs, x only: the functions are not differentiable in v, whose tangent is
+ignored): ``d/dx log I_v(x) = A_v(x) + v/x``, so ``d/dx log_ive = A_v + v/x - 1`` and
+``d/dx log_iv_normalized = A_v``; ``d/dx A_v = 1 - (2v + 1) A_v / x - A_v^2``.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import gammaln
+
+Array = jax.Array
+
+#: Number of Debye terms U_0 .. U_9.
+_DEBYE_TERMS = 10
+#: Orders below v + _SHIFT are reached by the backward recurrence.
+_SHIFT = 32
+#: Terms of the power series, and the log of the largest first omitted term it accepts.
+_SERIES_TERMS = 64
+_SERIES_LOG_TAIL = -40.0
+_HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+
+
+def _debye_polynomials(count: int) -> list[list[Fraction]]:
+    """Coefficients (in increasing powers of p) of the Debye polynomials U_0 .. U_{count-1}.
+
+    ``U_0 = 1``, ``U_{k+1}(p) = 1/2 p^2 (1 - p^2) U_k'(p) + 1/8 int_0^p (1 - 5 t^2) U_k(t) dt``.
+    """
+    polys = [[Fraction(1)]]
+    for _ in range(count - 1):
+        u = polys[-1]
+        nxt = [Fraction(0)] * (len(u) + 3)
+        for i, c in enumerate(u):
+            if i > 0:  # 1/2 p^2 (1 - p^2) * i c p^(i-1)
+                nxt[i + 1] += i * c / 2
+                nxt[i + 3] -= i * c / 2
+            nxt[i + 1] += c / (8 * (i + 1))  # 1/8 int_0^p c t^i dt
+            nxt[i + 3] -= 5 * c / (8 * (i + 3))  # -5/8 int_0^p c t^(i+2) dt
+        polys.append(nxt)
+    return polys
+
+
+_DEBYE = [[float(c) for c in poly] for poly in _debye_polynomials(_DEBYE_TERMS)]
+
+
+def _horner(coefficients: list[float], p: Array) -> Array:
+    value = jnp.zeros_like(p)
+    for c in reversed(coefficients):
+        value = value * p + c
+    return value
+
+
+def _debye_log_ive(w: Array, x: Array) -> Array:
+    """``log I_w(x) - x`` by Debye's expansion; accurate for w >= 32 and x > 0."""
+    s = jnp.sqrt(w * w + x * x)
+    p = w / s
+    series = jnp.zeros_like(p)
+    for poly in reversed(_DEBYE):
+        series = series / w + _horner(poly, p)
+    return w * w / (s + x) - w * jnp.arcsinh(w / x) - _HALF_LOG_TWO_PI - 0.5 * jnp.log(s) + jnp.log(series)
+
+
+def _series_log_normalized(v: Array, x: Array) -> Array:
+    """``log(Gamma(v + 1) I_v(x) / (x/2)^v)`` by the power series (x^2/4 <= 8 (v + 1))."""
+    quarter_x2 = 0.25 * x * x
+
+    def body(k: int, carry: tuple[Array, Array]) -> tuple[Array, Array]:
+        term, total = carry
+        kf = jnp.asarray(k, x.dtype)
+        term = term * quarter_x2 / (kf * (v + kf))
+        return term, total + term
+
+    one = jnp.ones_like(x)
+    _, total = jax.lax.fori_loop(1, _SERIES_TERMS + 1, body, (one, jnp.zeros_like(x)))
+    return jnp.log1p(total)
+
+
+def _recurrence(v: Array, x: Array) -> tuple[Array, Array]:
+    """``(log I_v(x) - x, A_v(x) / x)`` from Debye at order v + 32 and the backward recurrence.
+
+    The first is accurate outside the series region (x^2/4 > 8 (v + 1)), the second for all
+    x >= 0 (x = 0 gives the limit 1 / (2 (v + 1))).
+    """
+    w = v + _SHIFT
+    x_pos = jnp.maximum(x, jnp.finfo(x.dtype).tiny)
+    top = _debye_log_ive(w, x_pos)
+    ratio_w = jnp.exp(_debye_log_ive(w + 1, x_pos) - top) / x_pos
+    x2 = x * x
+
+    def body(j: int, carry: tuple[Array, Array]) -> tuple[Array, Array]:
+        ratio, log_sum = carry  # ratio = R_u with u = w - j
+        u = w - jnp.asarray(j, x.dtype)
+        ratio = 1.0 / (2.0 * u + x2 * ratio)  # R_{u-1}
+        return ratio, log_sum + jnp.log(x_pos * ratio)
+
+    ratio, log_sum = jax.lax.fori_loop(0, _SHIFT, body, (ratio_w, jnp.zeros_like(x)))
+    return top - log_sum, ratio
+
+
+def _lgamma1p(v: Array) -> Array:
+    """``lgamma(v + 1)``, exactly 0 at v = 0 (where float32 ``gammaln(1)`` is 5e-7)."""
+    return jnp.where(v == 0.0, 0.0, gammaln(v + 1.0))
+
+
+def _series_log_tail(v: Array, x: Array) -> Array:
+    """Log of the first omitted series term ``(x^2/4)^N / (N! (v+1)_N)``, N = 64."""
+    n = float(_SERIES_TERMS)
+    return n * jnp.log(0.25 * x * x) - math.lgamma(n + 1.0) - gammaln(v + 1.0 + n) + gammaln(v + 1.0)
+
+
+def _in_series_region(v: Array, x: Array) -> Array:
+    return _series_log_tail(v, x) <= _SERIES_LOG_TAIL
+
+
+def _broadcast(v: Array, x: Array) -> tuple[Array, Array]:
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    v = jnp.asarray(v, x.dtype)
+    shape = jnp.broadcast_shapes(v.shape, x.shape)
+    return jnp.broadcast_to(v, shape), jnp.broadcast_to(x, shape)
+
+
+def _series_argument(v: Array, x: Array) -> Array:
+    """x replaced by 1 outside the series region, so the unused branch never overflows."""
+    return jnp.where(_in_series_region(v, x), x, 1.0)
+
+
+@jax.custom_jvp
+def _log_ive(v: Array, x: Array) -> Array:
+    series = _series_log_normalized(v, _series_argument(v, x)) + v * jnp.log(0.5 * x) - _lgamma1p(v) - x
+    return jnp.where(_in_series_region(v, x), series, _recurrence(v, x)[0])
+
+
+@jax.custom_jvp
+def _log_iv_normalized(v: Array, x: Array) -> Array:
+    series = _series_log_normalized(v, _series_argument(v, x))
+    # Outside the series region x > 36, so log(x / 2) is safe there.
+    x_big = jnp.maximum(x, 1.0)
+    recurrence = _recurrence(v, x_big)[0] + x_big - v * jnp.log(0.5 * x_big) + _lgamma1p(v)
+    return jnp.where(_in_series_region(v, x), series, recurrence)
+
+
+@jax.custom_jvp
+def _bessel_ratio(v: Array, x: Array) -> Array:
+    return x * _recurrence(v, x)[1]
+
+
+@_log_ive.defjvp
+def _log_ive_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
+    (v, x), (_, x_dot) = primals, tangents
+    return _log_ive(v, x), (_bessel_ratio(v, x) + v / x - 1.0) * x_dot
+
+
+@_log_iv_normalized.defjvp
+def _log_iv_normalized_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
+    (v, x), (_, x_dot) = primals, tangents
+    return _log_iv_normalized(v, x), _bessel_ratio(v, x) * x_dot
+
+
+@_bessel_ratio.defjvp
+def _bessel_ratio_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
+    (v, x), (_, x_dot) = primals, tangents
+    ratio_over_x = _recurrence(v, x)[1]
+    a = x * ratio_over_x
+    return a, (1.0 - (2.0 * v + 1.0) * ratio_over_x - a * a) * x_dot
+
+
+def log_ive(v: Array, x: Array) -> Array:
+    """``log(I_v(x) e^(-x))`` for v >= 0 and x > 0 (see the module docstring for the method)."""
+    return _log_ive(*_broadcast(v, x))
+
+
+def log_iv_normalized(v: Array, x: Array) -> Array:
+    """``log(Gamma(v + 1) I_v(x) / (x/2)^v)`` for v >= 0 and x >= 0; 0 at x = 0, about ``x^2 / (4 (v+1))`` near it.
+
+    ``log I_v(x) = log_iv_normalized(v, x) + v log(x/2) - lgamma(v + 1)``.
+    """
+    return _log_iv_normalized(*_broadcast(v, x))
+
+
+def bessel_ratio(v: Array, x: Array) -> Array:
+    """``A_v(x) = I_{v+1}(x) / I_v(x)`` for v >= 0 and x >= 0; ``A_v(0) = 0``."""
+    return _bessel_ratio(*_broadcast(v, x))
+
+
+def bessel_ratio_over_x(v: Array, x: Array) -> Array:
+    """``A_v(x) / x`` for v >= 0 and x >= 0, equal to ``1 / (2 (v + 1))`` at x = 0 (no custom derivative)."""
+    return _recurrence(*_broadcast(v, x))[1]

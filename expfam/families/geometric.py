@@ -1,0 +1,28 @@
+"""Geometric: the number of events x in {0, 1, 2, ...} before the first non-event.
+
+``q(x) = (1 - p) p^x``: the negative binomial with ``r = 1`` (``eta = log p < 0``,
+``T(x) = x``, ``g(eta) = -log(1 - e^eta)``, expectation ``p / (1 - p)``), whose carrier is
+``h = 1``, so ``E[log h] = 0`` exactly. scipy's ``geom(1 - p, loc=-1)`` is the same
+distribution. Documented range: ``eta`` in ``[-30, -1e-8]`` (means ``1e-13 .. 1e8``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import jax.numpy as jnp
+
+from expfam._family import Array
+from expfam.families.negative_binomial import NegativeBinomialBase
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometric(NegativeBinomialBase):
+    r: ClassVar[float] = 1.0  # type: ignore[misc]  # a constant here, a field of NegativeBinomial
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.zeros_like(x)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.zeros_like(eta[..., 0])

@@ -1,0 +1,52 @@
+"""Laplace with a known location: a real target with heavier-than-Gaussian tails (the L1 loss).
+
+``q(x) = exp(-|x - loc| / b) / (2 b)``. ``eta = -1 / b``, ``T(x) = |x - loc|``,
+``log h = -log 2``, ``g(eta) = -log(-eta) = log b``. Expectation ``E|x - loc| = b``;
+Fisher ``1 / eta^2``; inverse ``eta = -1 / E|x - loc|``. The negative log-likelihood is
+``|x - loc| / b + log(2 b)``: the scaled absolute error. Documented range: ``1e-6 <= b <= 1e6``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+
+from expfam._family import Array
+from expfam.families._negative_log import NegativeLogNormalizer
+
+
+@dataclasses.dataclass(frozen=True)
+class Laplace(NegativeLogNormalizer):
+    loc: float = 0.0
+    support = "x real"
+
+    @property
+    def support_point(self) -> float:  # type: ignore[override]
+        return self.loc
+
+    def natural_from_source(self, *, scale: Array) -> Array:
+        return (-1.0 / jnp.asarray(scale))[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"scale": -1.0 / eta[..., 0]}
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return jnp.abs(x - self.loc)[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.full_like(x, -math.log(2.0))
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.isfinite(x)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], -math.log(2.0))
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        sign_key, size_key = jax.random.split(key)
+        size = self.exponential_statistic(size_key, eta, shape)
+        sign = jnp.where(jax.random.bernoulli(sign_key, 0.5, size.shape), 1.0, -1.0).astype(eta.dtype)
+        return self.loc + sign * size

@@ -1,0 +1,102 @@
+"""Multinomial with a known number of trials n over ``num_classes`` = K classes: a count vector.
+
+``q(x) = n! / prod_k x_k! prod_k p_k^(x_k)`` for counts ``x_k >= 0`` with ``sum_k x_k = n``.
+Natural parameters are the K logits (over-complete, as for the Categorical: adding a
+constant to every logit changes nothing), ``T(x) = x`` (all K counts, taken whole),
+``g(eta) = n logsumexp(eta)``, ``log h(x) = log n! - sum_k log x_k!``, evaluated as the
+chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)``. Expectation ``n softmax(eta)``; Fisher
+``n (diag(p) - p p^T)``. ``natural_from_expectation`` returns ``log(chi / n)``, the
+representative with ``logsumexp = 0``.
+
+``E[log h] = log n! - sum_k E[log x_k!]`` with ``x_k ~ Binomial(n, p_k)`` marginally: exact
+finite sums of n + 1 terms per class. ``Multinomial(1, K)`` is the Categorical on one-hot
+vectors. Documented range: logits in ``[-30, 30]``, any n >= 1 (O(n K) per expected log carrier).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from expfam import _special
+from expfam._family import Array, ExponentialFamily
+from expfam.families.binomial import binomial_expected, log_binomial_coefficient
+
+
+@dataclasses.dataclass(frozen=True)
+class Multinomial(ExponentialFamily):
+    num_trials: int
+    num_classes: int
+    support = "count vectors x_k in {0, ..., n} with sum_k x_k = n"
+
+    def __post_init__(self) -> None:
+        if self.num_trials < 1 or self.num_classes < 2:
+            raise ValueError(f"Multinomial: need num_trials >= 1 and num_classes >= 2, got {self}")
+
+    @property
+    def support_point(self) -> float:  # type: ignore[override]
+        # Out-of-support samples are replaced by this constant vector; only its finiteness matters.
+        return 0.0
+
+    @property
+    def num_natural(self) -> int:
+        return self.num_classes
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.num_classes,)
+
+    def natural_from_source(self, *, probabilities: Array) -> Array:
+        return jnp.log(jnp.asarray(probabilities))
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"probabilities": jax.nn.softmax(eta, axis=-1)}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return self.num_trials * jax.nn.logsumexp(eta, axis=-1)
+
+    def expectation(self, eta: Array) -> Array:
+        return self.num_trials * jax.nn.softmax(eta, axis=-1)
+
+    def fisher(self, eta: Array) -> Array:
+        p = jax.nn.softmax(eta, axis=-1)
+        outer = p[..., :, None] * p[..., None, :]
+        return self.num_trials * (jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(p) - outer)
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return jnp.log(chi / self.num_trials)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x
+
+    def log_carrier(self, x: Array) -> Array:
+        remaining = self.num_trials - (jnp.cumsum(x, axis=-1) - x)
+        return jnp.sum(log_binomial_coefficient(remaining, x), axis=-1)
+
+    def in_support(self, x: Array) -> Array:
+        counts = (x >= 0) & (x == jnp.floor(x))
+        return jnp.all(counts, axis=-1) & (jnp.sum(x, axis=-1) == self.num_trials)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.all(~jnp.isnan(eta) & (eta < jnp.inf), axis=-1) & jnp.any(eta > -jnp.inf, axis=-1)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        n, k = self.num_trials, self.num_classes
+        log_p = jax.nn.log_softmax(eta, axis=-1)
+        # log(1 - p_k) = logsumexp over the other classes minus logsumexp over all (no 1 - p_k).
+        diagonal = jnp.eye(k, dtype=bool).reshape((1,) * (eta.ndim - 1) + (k, k))
+        others = jnp.where(diagonal, -jnp.inf, eta[..., None, :])
+        log_q = jax.nn.logsumexp(others, axis=-1) - jax.nn.logsumexp(eta, axis=-1, keepdims=True)
+        log_factorials = _special.log_factorial_of(jnp.arange(n + 1, dtype=eta.dtype))
+        expected = binomial_expected(n, log_p, log_q, log_factorials)
+        return log_factorials[n] - jnp.sum(expected, axis=-1)
+
+    def link(self, raw: Array) -> Array:
+        """The logits themselves: eta = raw."""
+        return raw
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        p = jax.nn.softmax(eta, axis=-1)
+        return jax.random.multinomial(key, float(self.num_trials), p, shape=shape + p.shape, dtype=eta.dtype)

@@ -1,0 +1,167 @@
+"""Multivariate normal in ``dim`` dimensions with unknown mean and full covariance.
+
+``q(x) = N(x; mu, Sigma)``, precision ``P = Sigma^{-1}``. Natural parameters, packed into one
+vector of length ``M = d + d (d + 1) / 2`` (see ``expfam._packing``: the dot product of packed
+vectors is the trace inner product):
+
+    eta = (P mu, pack(-P / 2)),    T(x) = (x, pack(x x^T)),    log h = -d/2 log(2 pi),
+
+so ``eta . T(x) = mu^T P x - 1/2 x^T P x``. With the Cholesky factor ``P = L L^T`` and
+``z = L^{-1} eta_1``:
+
+    g(eta) = 1/2 eta_1^T P^{-1} eta_1 - 1/2 log det P = 1/2 |z|^2 - sum_i log L_ii.
+
+Expectation ``(mu, pack(Sigma + mu mu^T))`` with ``mu = L^{-T} z`` and ``Sigma = L^{-T} L^{-1}``
+(triangular solves only). Fisher: the covariance of T in closed form, with packed index
+``p = (i, j)`` of weight ``w_p`` (1 on the diagonal, sqrt(2) off it):
+
+    Cov(x_a, x_b) = Sigma_ab,    Cov(x_a, T_p) = w_p (mu_i Sigma_aj + mu_j Sigma_ai),
+    Cov(T_p, T_q) = w_p w_q (Sigma_ik Sigma_jl + Sigma_il Sigma_jk + mu_i mu_k Sigma_jl
+                    + mu_i mu_l Sigma_jk + mu_j mu_k Sigma_il + mu_j mu_l Sigma_ik).
+
+Inverse: ``mu = chi_1``, ``Sigma = unpack(chi_2) - mu mu^T`` (must be positive definite),
+``P = Sigma^{-1}`` through the Cholesky factor of Sigma.
+
+Link from R^M: ``eta_1 = raw_1``; the remaining d (d + 1) / 2 outputs fill a lower-triangular
+L as ``_packing.unpack_lower`` reads them (the diagonal first, then L_ji for each i < j in the
+row order of the upper triangle), the diagonal through ``positive`` (softplus), and
+``eta_2 = pack(-L L^T / 2)``, so the precision is ``L L^T``.
+Every raw vector gives a valid natural parameter.
+
+Sampling: ``x = mu + L^{-T} e`` with e standard normal, so that ``Cov(x) = (L L^T)^{-1}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.linalg import solve_triangular
+
+from expfam import _linalg, _packing
+from expfam._family import Array, ExponentialFamily, _per_row
+
+
+@dataclasses.dataclass(frozen=True)
+class MultivariateNormal(ExponentialFamily):
+    dim: int
+    support = "x in R^dim"
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"MultivariateNormal: dim must be >= 1, got {self.dim}")
+
+    @property
+    def num_natural(self) -> int:
+        return self.dim + _packing.packed_size(self.dim)
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.dim,)
+
+    # -- pieces ---------------------------------------------------------------------------
+    def _split(self, v: Array) -> tuple[Array, Array]:
+        return v[..., : self.dim], v[..., self.dim :]
+
+    def precision_cholesky(self, eta: Array) -> Array:
+        """Lower Cholesky factor L of the precision ``P = -2 unpack(eta_2) = L L^T``."""
+        return _linalg.cholesky(-2.0 * _packing.unpack(self._split(eta)[1]))
+
+    def _mean_covariance(self, eta: Array) -> tuple[Array, Array]:
+        eta_1 = self._split(eta)[0]
+        lower = self.precision_cholesky(eta)
+        return _linalg.solve_from_cholesky(lower, eta_1), _linalg.inverse_from_cholesky(lower)
+
+    def _natural_from_mean_covariance(self, mean: Array, covariance: Array) -> Array:
+        cov_lower = _linalg.cholesky(covariance)
+        inv = _linalg.inverse_lower(cov_lower)  # C^{-1}, P = C^{-T} C^{-1}
+        precision = jnp.swapaxes(inv, -1, -2) @ inv
+        eta_1 = jnp.swapaxes(inv, -1, -2) @ (inv @ mean[..., None])
+        return jnp.concatenate([eta_1[..., 0], _packing.pack(-0.5 * precision)], axis=-1)
+
+    # -- the family -------------------------------------------------------------------------
+    def natural_from_source(self, *, loc: Array, covariance: Array) -> Array:
+        loc, covariance = jnp.asarray(loc), jnp.asarray(covariance)
+        batch = jnp.broadcast_shapes(loc.shape[:-1], covariance.shape[:-2])
+        loc = jnp.broadcast_to(loc, batch + loc.shape[-1:])
+        covariance = jnp.broadcast_to(covariance, batch + covariance.shape[-2:])
+        return self._natural_from_mean_covariance(loc, covariance)
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        mean, covariance = self._mean_covariance(eta)
+        return {"loc": mean, "covariance": covariance}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        lower = self.precision_cholesky(eta)
+        z = solve_triangular(lower, self._split(eta)[0][..., None], lower=True)[..., 0]
+        return 0.5 * jnp.sum(z * z, axis=-1) - 0.5 * _linalg.log_det_from_cholesky(lower)
+
+    def expectation(self, eta: Array) -> Array:
+        mean, covariance = self._mean_covariance(eta)
+        return jnp.concatenate([mean, _packing.pack(covariance) + _packing.pack_outer(mean)], axis=-1)
+
+    def fisher(self, eta: Array) -> Array:
+        return _per_row(self._fisher_row, eta)
+
+    def _fisher_row(self, eta: Array) -> Array:
+        mu, s = self._mean_covariance(eta)
+        rows, cols, weights = _packing.packed_indices(self.dim)
+        i, j, k, l = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
+        w = jnp.asarray(weights, eta.dtype)
+        mu_i, mu_j = mu[..., rows][..., :, None], mu[..., cols][..., :, None]
+        mu_k, mu_l = mu[..., rows][..., None, :], mu[..., cols][..., None, :]
+        s_ik, s_jl, s_il, s_jk = s[..., i, k], s[..., j, l], s[..., i, l], s[..., j, k]
+        quad = (
+            s_ik * s_jl
+            + s_il * s_jk
+            + mu_i * mu_k * s_jl
+            + mu_i * mu_l * s_jk
+            + mu_j * mu_k * s_il
+            + mu_j * mu_l * s_ik
+        )
+        quad = quad * (w[:, None] * w[None, :])
+        a = jnp.arange(self.dim)[:, None]
+        cross = (mu[..., None, cols] * s[..., a, rows[None, :]] + mu[..., None, rows] * s[..., a, cols[None, :]]) * w
+        top = jnp.concatenate([s, cross], axis=-1)
+        bottom = jnp.concatenate([jnp.swapaxes(cross, -1, -2), quad], axis=-1)
+        return jnp.concatenate([top, bottom], axis=-2)
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        mean, second = self._split(chi)
+        covariance = _packing.unpack(second) - mean[..., :, None] * mean[..., None, :]
+        return self._natural_from_mean_covariance(mean, covariance)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return jnp.concatenate([x, _packing.pack_outer(x)], axis=-1)
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.full_like(x[..., 0], -0.5 * self.dim * math.log(2 * math.pi))
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.all(jnp.isfinite(x), axis=-1)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        eta_1, eta_2 = self._split(eta)
+        finite = jnp.all(jnp.isfinite(eta_1), axis=-1)
+        return finite & _linalg.is_positive_definite(-2.0 * _packing.unpack(eta_2))
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], -0.5 * self.dim * math.log(2 * math.pi))
+
+    def link(self, raw: Array) -> Array:
+        """``(raw_1, pack(-L L^T / 2))`` with L lower triangular from the remaining outputs,
+        its diagonal through ``positive`` (softplus): see the module docstring."""
+        raw_1, raw_2 = self._split(raw)
+        precision = _linalg.gram_from_packed_cholesky(raw_2)
+        return jnp.concatenate([raw_1, _packing.pack(-0.5 * precision)], axis=-1)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        mean = self._mean_covariance(eta)[0]
+        lower = self.precision_cholesky(eta)
+        full = shape + mean.shape
+        noise = jax.random.normal(key, full, eta.dtype)
+        lower = jnp.broadcast_to(lower, full + (self.dim,))
+        offset = solve_triangular(lower, noise[..., None], lower=True, trans="T")[..., 0]
+        return jnp.broadcast_to(mean, full) + offset

@@ -1,0 +1,96 @@
+"""Multivariate normal in ``dim`` dimensions with unknown mean and diagonal covariance.
+
+``q(x) = prod_i N(x_i; loc_i, scale_i^2)``: independent ``Normal`` coordinates, and every formula
+is the ``Normal`` family's applied per coordinate (this module reuses it). With ``v = scale^2``,
+the natural parameters are ordered as the multivariate normal's (first order, then second):
+
+    eta = (loc_1 / v_1, ..., loc_d / v_d, -1 / (2 v_1), ..., -1 / (2 v_d)),
+    T(x) = (x_1, ..., x_d, x_1^2, ..., x_d^2),    log h = -d/2 log(2 pi),
+    g(eta) = sum_i (loc_i^2 / (2 v_i) + 1/2 log v_i).
+
+Expectation ``(loc, loc^2 + v)``; Fisher block diagonal per coordinate,
+``[[v, 2 loc v], [2 loc v, 2 v^2 + 4 loc^2 v]]`` (in the (first order, second order) layout, four
+diagonal d x d blocks). Link: ``(raw_1, -softplus(raw_2))`` per coordinate, as ``Normal``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from expfam._family import Array, ExponentialFamily
+from expfam.families.normal import Normal
+
+_NORMAL = Normal()
+
+
+@dataclasses.dataclass(frozen=True)
+class MultivariateNormalDiag(ExponentialFamily):
+    dim: int
+    support = "x in R^dim"
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"MultivariateNormalDiag: dim must be >= 1, got {self.dim}")
+
+    @property
+    def num_natural(self) -> int:
+        return 2 * self.dim
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.dim,)
+
+    def _pairs(self, v: Array) -> Array:
+        """(..., 2d) in this family's layout -> (..., d, 2) per-coordinate ``Normal`` parameters."""
+        return jnp.stack([v[..., : self.dim], v[..., self.dim :]], axis=-1)
+
+    @staticmethod
+    def _flat(pairs: Array) -> Array:
+        return jnp.concatenate([pairs[..., 0], pairs[..., 1]], axis=-1)
+
+    def natural_from_source(self, *, loc: Array, scale: Array) -> Array:
+        return self._flat(_NORMAL.natural_from_source(loc=loc, scale=scale))
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return _NORMAL.source_from_natural(self._pairs(eta))
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return jnp.sum(_NORMAL.log_normalizer_formula(self._pairs(eta)), axis=-1)
+
+    def expectation(self, eta: Array) -> Array:
+        return self._flat(_NORMAL.expectation(self._pairs(eta)))
+
+    def fisher(self, eta: Array) -> Array:
+        blocks = _NORMAL.fisher(self._pairs(eta))  # (..., d, 2, 2)
+        eye = jnp.broadcast_to(jnp.eye(self.dim, dtype=eta.dtype), eta.shape[:-1] + (self.dim, self.dim))
+        rows = [
+            jnp.concatenate([blocks[..., :, a, 0, None] * eye, blocks[..., :, a, 1, None] * eye], -1) for a in (0, 1)
+        ]
+        return jnp.concatenate(rows, axis=-2)
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return self._flat(_NORMAL.natural_from_expectation(self._pairs(chi)))
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return jnp.concatenate([x, x * x], axis=-1)
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.sum(_NORMAL.log_carrier(x), axis=-1)
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.all(jnp.isfinite(x), axis=-1)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.all(_NORMAL.is_natural_valid(self._pairs(eta)), axis=-1)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.sum(_NORMAL.expected_log_carrier(self._pairs(eta)), axis=-1)
+
+    def link(self, raw: Array) -> Array:
+        """``(raw_1, -positive(raw_2))``: canonical coordinates, any real input is valid."""
+        return self._flat(_NORMAL.link(self._pairs(raw)))
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        return _NORMAL.sample(key, self._pairs(eta), shape)

@@ -1,0 +1,78 @@
+"""Multivariate normal in ``dim`` dimensions with unknown mean and unit (identity) covariance.
+
+``q(x) = N(x; loc, I)``: independent ``NormalKnownVariance(1)`` coordinates (this module
+reuses that family). Natural parameter ``eta = loc``, ``T(x) = x``, ``g(eta) = |eta|^2 / 2``,
+``log h(x) = -|x|^2 / 2 - d/2 log(2 pi)``. Expectation ``eta``; Fisher the identity; the
+negative log-likelihood is half the squared error plus a constant. Expected log carrier
+``-(|loc|^2 + d) / 2 - d/2 log(2 pi)``. Link: the identity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from expfam._family import Array, ExponentialFamily
+from expfam.families.normal import NormalKnownVariance
+
+_UNIT = NormalKnownVariance(1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultivariateNormalUnit(ExponentialFamily):
+    dim: int
+    support = "x in R^dim"
+
+    def __post_init__(self) -> None:
+        if self.dim < 1:
+            raise ValueError(f"MultivariateNormalUnit: dim must be >= 1, got {self.dim}")
+
+    @property
+    def num_natural(self) -> int:
+        return self.dim
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.dim,)
+
+    def natural_from_source(self, *, loc: Array) -> Array:
+        return jnp.asarray(loc)
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"loc": eta}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return jnp.sum(_UNIT.log_normalizer_formula(eta[..., None]), axis=-1)
+
+    def expectation(self, eta: Array) -> Array:
+        return eta
+
+    def fisher(self, eta: Array) -> Array:
+        return jnp.broadcast_to(jnp.eye(self.dim, dtype=eta.dtype), eta.shape + (self.dim,))
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return chi
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.sum(_UNIT.log_carrier(x), axis=-1)
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.all(jnp.isfinite(x), axis=-1)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.all(jnp.isfinite(eta), axis=-1)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.sum(_UNIT.expected_log_carrier(eta[..., None]), axis=-1)
+
+    def link(self, raw: Array) -> Array:
+        """The identity: the network outputs the mean."""
+        return raw
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        return jnp.broadcast_to(eta, shape + eta.shape) + jax.random.normal(key, shape + eta.shape, eta.dtype)

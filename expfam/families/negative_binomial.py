@@ -1,0 +1,128 @@
+"""Negative binomial with a known r > 0: an over-dispersed count x in {0, 1, 2, ...}.
+
+``q(x) = Gamma(x + r) / (Gamma(r) x!) (1 - p)^r p^x``: the number of events before the r-th
+non-event, each event with probability p (mean ``r p / (1 - p)``, variance ``mean (1 + mean / r)``).
+Natural parameter ``eta = log p < 0``, ``T(x) = x``,
+``log h(x) = lgamma(x + r) - lgamma(r) - lgamma(x + 1)``,
+``g(eta) = -r log(1 - e^eta) = -r log(-expm1(eta))``. Expectation ``r / expm1(-eta)``; Fisher
+``mean + mean^2 / r``; inverse ``eta = -log1p(r / mean)``. ``NegativeBinomial(1)`` is the
+geometric distribution on {0, 1, ...}. scipy's ``nbinom(r, 1 - p)`` is the same distribution.
+
+Expected log carrier. With Malmsten's integral for ``lgamma``,
+``lgamma(x + r) - lgamma(x + 1) = int_0^inf [(r - 1) e^-t - e^-t expm1(-(r - 1) t) / expm1(-t) e^(-x t)] dt / t``,
+and ``E[e^(-x t)] = P(t) = ((1 - p) / (1 - p e^-t))^r`` (the generating function), so
+``E[log h] = -lgamma(r) + int F(e^s) ds`` with
+``F(t) = (r - 1) e^-t - P(t) (e^(-r t) - e^-t) / expm1(-t)``. The integral over s is taken by
+the trapezoid rule on ``NODES`` nodes over ``[-log(mean + r + 1) - 39, log(40 / min(r, 1))]``: beyond
+these ends ``|F|`` is below ``e^-39`` relative (``F = O(t (r - 1)(mean + r))`` as t -> 0,
+``O(r e^(-min(r, 1) t))`` as t -> inf), and the trapezoid rule converges geometrically for this analytic,
+rapidly decaying integrand (step at most 0.25 for means up to 1e8; measured error below
+1e-13 relative in float64 against a brute-force sum, see the tests).
+Documented range: ``1e-3 <= r <= 1e4``, means ``1e-6 .. 1e8`` (``eta`` in ``[-30, -1e-8]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import gammaln
+
+from expfam import _links
+from expfam._family import Array, ExponentialFamily
+
+#: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
+NODES = 256
+_TAIL_DECADES = 39.0
+_T_MAX = 40.0
+
+
+def _log1mexp(x: Array) -> Array:
+    """``log(1 - e^x)`` for x < 0 (Maechler's switch at -log 2)."""
+    return jnp.where(x > -math.log(2.0), jnp.log(-jnp.expm1(x)), jnp.log1p(-jnp.exp(x)))
+
+
+class NegativeBinomialBase(ExponentialFamily):
+    """The negative binomial's math for a subclass that provides ``r`` (a field or a constant)."""
+
+    r: float
+    support = "x in {0, 1, 2, ...}"
+
+    @property
+    def num_natural(self) -> int:
+        return 1
+
+    def natural_from_source(self, *, probability: Array) -> Array:
+        return jnp.log(jnp.asarray(probability))[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"probability": jnp.exp(eta[..., 0])}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return -self.r * _log1mexp(eta[..., 0])
+
+    def expectation(self, eta: Array) -> Array:
+        return self.r / jnp.expm1(-eta)
+
+    def fisher(self, eta: Array) -> Array:
+        mean = self.expectation(eta)
+        return (mean + mean * mean / self.r)[..., None]
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return -jnp.log1p(self.r / chi)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return x[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return gammaln(x + self.r) - math.lgamma(self.r) - gammaln(x + 1.0)
+
+    def in_support(self, x: Array) -> Array:
+        return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return eta[..., 0] < 0
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        r = self.r
+        log_p = eta[..., 0]
+        p, q = jnp.exp(log_p), -jnp.expm1(log_p)
+        mean = r / jnp.expm1(-log_p)
+        low = -jnp.log(mean + r + 1.0) - _TAIL_DECADES
+        fraction = jnp.linspace(0.0, 1.0, NODES, dtype=eta.dtype).reshape((1,) * log_p.ndim + (NODES,))
+        high = math.log(_T_MAX / min(r, 1.0))
+        s = low[..., None] + (high - low[..., None]) * fraction
+        t = jnp.exp(s)
+        log_generating = r * (jnp.log(q[..., None]) - jnp.log(q[..., None] - p[..., None] * jnp.expm1(-t)))
+        # e^-t expm1((1 - r) t) = e^(-r t) - e^-t, in the form without cancellation or overflow.
+        growth = (1.0 - r) * t
+        difference = jnp.where(
+            growth < 1.0, jnp.exp(-t) * jnp.expm1(jnp.minimum(growth, 1.0)), jnp.exp(-r * t) - jnp.exp(-t)
+        )
+        integrand = (r - 1.0) * jnp.exp(-t) - jnp.exp(log_generating) * difference / jnp.expm1(-t)
+        step = s[..., 1] - s[..., 0]
+        integral = step * (jnp.sum(integrand, axis=-1) - 0.5 * (integrand[..., 0] + integrand[..., -1]))
+        return integral - math.lgamma(r)
+
+    def link(self, raw: Array) -> Array:
+        """``eta = -positive(raw)``: the log event probability, below 0."""
+        return _links.negative(raw)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        """Gamma-Poisson mixture: ``lambda ~ Gamma(r, scale p / (1 - p))``, ``x ~ Poisson(lambda)``."""
+        log_p = eta[..., 0]
+        gamma_key, poisson_key = jax.random.split(key)
+        odds = 1.0 / jnp.expm1(-log_p)
+        rate = jax.random.gamma(gamma_key, jnp.full_like(log_p, self.r), shape + log_p.shape, eta.dtype) * odds
+        return jax.random.poisson(poisson_key, rate, shape + log_p.shape).astype(eta.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class NegativeBinomial(NegativeBinomialBase):
+    r: float
+
+    def __post_init__(self) -> None:
+        if not self.r > 0:
+            raise ValueError(f"NegativeBinomial: r must be > 0, got {self.r}")

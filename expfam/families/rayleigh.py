@@ -1,0 +1,48 @@
+"""Rayleigh with scale sigma: a positive magnitude x > 0 (e.g. the norm of a 2-D Gaussian).
+
+``q(x) = x / sigma^2 exp(-x^2 / (2 sigma^2)) = 2x exp(eta x^2 + log(-eta))`` with
+``eta = -1 / (2 sigma^2)``: ``T(x) = x^2``, ``log h(x) = log(2x)``, ``g(eta) = -log(-eta)``.
+Expectation ``E[x^2] = 2 sigma^2 = -1 / eta``; Fisher ``1 / eta^2``; inverse ``eta = -1 / E[x^2]``.
+``E[log h] = log 2 + E[log x] = log 2 + 1/2 (log(-1 / eta) - gamma_E)``.
+Documented range: ``1e-6 <= sigma <= 1e6``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax.numpy as jnp
+
+from expfam._family import Array
+from expfam.families._negative_log import NegativeLogNormalizer
+
+_EULER_GAMMA = 0.5772156649015329
+
+
+@dataclasses.dataclass(frozen=True)
+class Rayleigh(NegativeLogNormalizer):
+    support = "x > 0"
+    support_point = 1.0
+
+    def natural_from_source(self, *, scale: Array) -> Array:
+        scale = jnp.asarray(scale)
+        return (-0.5 / (scale * scale))[..., None]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"scale": jnp.sqrt(-0.5 / eta[..., 0])}
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return (x * x)[..., None]
+
+    def log_carrier(self, x: Array) -> Array:
+        return math.log(2.0) + jnp.log(x)
+
+    def in_support(self, x: Array) -> Array:
+        return (x > 0) & (x < jnp.inf)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return math.log(2.0) + 0.5 * (-jnp.log(-eta[..., 0]) - _EULER_GAMMA)
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        return jnp.sqrt(self.exponential_statistic(key, eta, shape))

@@ -1,0 +1,75 @@
+"""Von Mises: an angle x (radians) with mean direction ``loc`` and concentration ``kappa >= 0``.
+
+``q(x) = exp(kappa cos(x - loc)) / (2 pi I_0(kappa))``. Natural parameters
+``eta = kappa (cos loc, sin loc)`` (any vector in R^2, kappa = |eta|), ``T(x) = (cos x, sin x)``,
+``h = 1``, ``g(eta) = log(2 pi I_0(kappa))``. This is the von Mises-Fisher family in p = 2
+(``v = 0``) read through the angle, and shares its code (``von_mises_fisher``): expectation
+``A_0(kappa) (cos loc, sin loc)`` with ``A_0 = I_1 / I_0``, Fisher
+``R I + (1 - 2 R - A_0^2) u u^T`` with ``R = A_0(kappa) / kappa`` and ``u = eta / kappa``, and the
+inverse ``kappa = A_0^{-1}(|chi|)`` by Newton steps from Banerjee's approximation.
+
+Support: every finite real x; the density is 2 pi-periodic and integrates to 1 over any
+interval of length 2 pi (as scipy.stats.vonmises).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from expfam._family import Array, ExponentialFamily
+from expfam.families import von_mises_fisher as vmf
+
+
+@dataclasses.dataclass(frozen=True)
+class VonMises(ExponentialFamily):
+    support = "x real (an angle in radians, 2 pi-periodic)"
+
+    @property
+    def num_natural(self) -> int:
+        return 2
+
+    def natural_from_source(self, *, loc: Array, concentration: Array) -> Array:
+        loc, kappa = jnp.broadcast_arrays(jnp.asarray(loc), jnp.asarray(concentration))
+        return jnp.stack([kappa * jnp.cos(loc), kappa * jnp.sin(loc)], axis=-1)
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        """``loc = atan2(eta_2, eta_1)`` in (-pi, pi] (0 at kappa = 0) and ``concentration = |eta|``."""
+        return {"loc": jnp.arctan2(eta[..., 1], eta[..., 0]), "concentration": vmf.norm(eta)}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        return vmf.log_normalizer(eta, 2)
+
+    def expectation(self, eta: Array) -> Array:
+        return vmf.expectation(eta, 2)
+
+    def fisher(self, eta: Array) -> Array:
+        return vmf.fisher(eta, 2)
+
+    def solve_natural(self, chi: Array) -> Array:
+        return vmf.solve_natural(chi, 2)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return jnp.stack([jnp.cos(x), jnp.sin(x)], axis=-1)
+
+    def log_carrier(self, x: Array) -> Array:
+        return jnp.zeros_like(x)
+
+    def in_support(self, x: Array) -> Array:
+        return jnp.isfinite(x)
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return jnp.all(jnp.isfinite(eta), axis=-1)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        return jnp.zeros_like(eta[..., 0])
+
+    def link(self, raw: Array) -> Array:
+        """The identity: every vector in R^2 is a valid natural parameter."""
+        return raw
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        """Angles in (-pi, pi]: the angle of a von Mises-Fisher sample in the plane."""
+        unit = vmf.sample_unit(key, eta, 2, shape)
+        return jnp.arctan2(unit[..., 1], unit[..., 0])

@@ -1,0 +1,141 @@
+"""Wishart on d x d symmetric positive-definite matrices, with known degrees of freedom n > d - 1.
+
+``q(X) = |X|^((n-d-1)/2) exp(-tr(V^{-1} X) / 2) / (2^(n d / 2) |V|^(n/2) Gamma_d(n/2))``, scale V
+unknown, ``df = n`` known (a static field). This is the common exponential family: with n
+known, ``log |X|`` is part of the carrier. (An unknown n would add ``log |X|`` as a statistic
+and ``log Gamma_d(n/2)`` to g; it is not what this family does.)
+
+Natural parameter ``H = -V^{-1} / 2`` packed (``expfam._packing``: dot products of packed
+vectors are trace inner products), ``T(X) = pack(X)``, so ``eta . T = -tr(V^{-1} X) / 2``.
+With ``P = -2 H = V^{-1} = L L^T``:
+
+    g(eta) = -n/2 log det P = -n sum_i log L_ii,
+    log h(X) = (n - d - 1)/2 log |X| - n d/2 log 2 - log Gamma_d(n/2).
+
+Expectation ``pack(n V)``; Fisher, for packed entries ``p = (i, j)``, ``q = (k, l)`` of weights
+``w``: ``w_p w_q n (V_ik V_jl + V_il V_jk)``. Inverse: ``V = unpack(chi) / n``, ``H = -V^{-1} / 2``.
+Expected log carrier from ``E[log |X|] = psi_d(n/2) + d log 2 + log |V|``.
+
+Support: symmetric positive-definite matrices (Cholesky succeeds; symmetric to within
+``sqrt(eps)`` of the largest entry). Only the upper triangle enters T and log h.
+Link: as the multivariate normal's precision, ``P = L L^T`` from a lower-triangular L with a
+softplus diagonal (``_linalg.gram_from_packed_cholesky``). Sampling: Bartlett's decomposition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from expfam import _linalg, _packing, _special
+from expfam._family import Array, ExponentialFamily, _per_row
+
+
+@dataclasses.dataclass(frozen=True)
+class Wishart(ExponentialFamily):
+    dim: int
+    df: float
+    support = "symmetric positive-definite dim x dim matrices"
+
+    def __post_init__(self) -> None:
+        if self.dim < 1 or not self.df > self.dim - 1:
+            raise ValueError(f"Wishart: need dim >= 1 and df > dim - 1, got dim={self.dim}, df={self.df}")
+
+    @property
+    def num_natural(self) -> int:
+        return _packing.packed_size(self.dim)
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.dim, self.dim)
+
+    @property
+    def support_point(self) -> np.ndarray:  # type: ignore[override]
+        """The identity matrix."""
+        return np.eye(self.dim)
+
+    def _scale(self, eta: Array) -> Array:
+        return _linalg.inverse_from_cholesky(_linalg.cholesky(-2.0 * _packing.unpack(eta)))
+
+    def _log_normalizer_constant(self, dtype: jnp.dtype) -> Array:
+        """``n d / 2 log 2 + log Gamma_d(n / 2)``."""
+        half_df = jnp.asarray(0.5 * self.df, dtype)
+        return 0.5 * self.df * self.dim * math.log(2.0) + _special.multivariate_lgamma(half_df, self.dim)
+
+    def natural_from_source(self, *, scale: Array) -> Array:
+        inverse = _linalg.inverse_from_cholesky(_linalg.cholesky(jnp.asarray(scale)))
+        return _packing.pack(-0.5 * inverse)
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        return {"scale": self._scale(eta)}
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        lower = _linalg.cholesky(-2.0 * _packing.unpack(eta))
+        return -0.5 * self.df * _linalg.log_det_from_cholesky(lower)
+
+    def expectation(self, eta: Array) -> Array:
+        return _packing.pack(self.df * self._scale(eta))
+
+    def fisher(self, eta: Array) -> Array:
+        return _per_row(self._fisher_row, eta)
+
+    def _fisher_row(self, eta: Array) -> Array:
+        v = self._scale(eta)
+        rows, cols, weights = _packing.packed_indices(self.dim)
+        i, j, k, l = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
+        w = jnp.asarray(weights, eta.dtype)
+        return self.df * (v[..., i, k] * v[..., j, l] + v[..., i, l] * v[..., j, k]) * (w[:, None] * w[None, :])
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return self.natural_from_source(scale=_packing.unpack(chi) / self.df)
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        return _packing.pack(x)
+
+    def log_carrier(self, x: Array) -> Array:
+        log_det = _linalg.log_det_from_cholesky(_linalg.cholesky(_symmetric_from_upper(x)))
+        return 0.5 * (self.df - self.dim - 1.0) * log_det - self._log_normalizer_constant(x.dtype)
+
+    def in_support(self, x: Array) -> Array:
+        tolerance = math.sqrt(jnp.finfo(x.dtype).eps)
+        largest = jnp.max(jnp.abs(x), axis=(-2, -1))
+        symmetric = jnp.max(jnp.abs(x - jnp.swapaxes(x, -1, -2)), axis=(-2, -1)) <= tolerance * largest
+        return symmetric & _linalg.is_positive_definite(_symmetric_from_upper(x))
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        return _linalg.is_positive_definite(-2.0 * _packing.unpack(eta))
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        log_det_scale = -_linalg.log_det_from_cholesky(_linalg.cholesky(-2.0 * _packing.unpack(eta)))
+        half_df = jnp.asarray(0.5 * self.df, eta.dtype)
+        mean_log_det = _special.multivariate_digamma(half_df, self.dim) + self.dim * math.log(2.0) + log_det_scale
+        return 0.5 * (self.df - self.dim - 1.0) * mean_log_det - self._log_normalizer_constant(eta.dtype)
+
+    def link(self, raw: Array) -> Array:
+        """``pack(-L L^T / 2)``, L lower triangular with a softplus diagonal: any raw vector is valid."""
+        return _packing.pack(-0.5 * _linalg.gram_from_packed_cholesky(raw))
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        """Bartlett: ``X = C A A^T C^T`` with ``V = C C^T``, A lower triangular,
+        ``A_ii^2 ~ chi^2(n - i + 1)`` (i = 1..d) and standard normal entries below the diagonal."""
+        d = self.dim
+        scale_lower = _linalg.cholesky(self._scale(eta))
+        full = shape + eta.shape[:-1]
+        key_chi, key_normal = jax.random.split(key)
+        half_dof = jnp.asarray(0.5 * (self.df - np.arange(d)), eta.dtype)
+        diagonal = jnp.sqrt(2.0 * jax.random.gamma(key_chi, half_dof, full + (d,), eta.dtype))
+        below = jnp.tril(jax.random.normal(key_normal, full + (d, d), eta.dtype), -1)
+        a = below + diagonal[..., None] * jnp.broadcast_to(jnp.eye(d, dtype=eta.dtype), full + (d, d))
+        ca = jnp.broadcast_to(scale_lower, full + (d, d)) @ a
+        x = ca @ jnp.swapaxes(ca, -1, -2)
+        return 0.5 * (x + jnp.swapaxes(x, -1, -2))
+
+
+def _symmetric_from_upper(x: Array) -> Array:
+    """The symmetric matrix with the upper triangle of x."""
+    upper = jnp.triu(x)
+    return upper + jnp.swapaxes(jnp.triu(x, 1), -1, -2)

@@ -1,0 +1,211 @@
+"""The common battery every family passes (rows come from tests/registry.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import assert_close, tolerance
+from jax.test_util import check_grads
+from registry import CASES, ENTRY_CASES, REFERENCES, Case, case_ids, scipy_distribution
+
+import expfam
+from expfam._catalogue import CATALOGUE
+
+# Every example eagerly; the first example of each catalogue entry also under jit and vmap.
+MODE_CASES = [pytest.param(case, "eager", id=f"{case.id}-eager") for case in CASES] + [
+    pytest.param(case, mode, id=f"{case.id}-{mode}") for case in ENTRY_CASES for mode in ("jit", "vmap")
+]
+
+
+def natural(case: Case, dtype: Any = None) -> jax.Array:
+    """The case's natural parameters, computed in the active default float precision."""
+    source = {k: jnp.asarray(v, dtype) for k, v in case.source.items()}
+    return case.family.natural_from_source(**source)
+
+
+def draw(case: Case, n: int, seed: int = 0) -> jax.Array:
+    return case.family.sample(jax.random.key(seed), natural(case), (n,))
+
+
+def as_float64(x: jax.Array) -> np.ndarray:
+    """Samples for scipy: floating samples in float64, integer labels unchanged."""
+    x = np.asarray(x)
+    return x.astype(np.float64) if np.issubdtype(x.dtype, np.floating) else x
+
+
+def in_mode(mode: str, fn: Any, *batched: jax.Array) -> jax.Array:
+    """Evaluate ``fn(*batched)`` eagerly, under jit, or row by row under vmap."""
+    if mode == "eager":
+        return fn(*batched)
+    if mode == "jit":
+        return jax.jit(fn)(*batched)
+    return jax.vmap(fn)(*batched)
+
+
+def test_every_family_has_a_reference() -> None:
+    missing = {type(entry.family).__name__ for entry in CATALOGUE} - set(REFERENCES)
+    assert not missing, f"add rows to tests/registry.py for {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("case", "mode"), MODE_CASES)
+def test_log_prob_matches_scipy(case: Case, mode: str, dtype: str) -> None:
+    dist = scipy_distribution(case.family, case.source)
+    if dist is None:
+        pytest.skip("scipy has no such distribution")
+    x = draw(case, 16)
+    eta = jnp.broadcast_to(natural(case), (16, case.family.num_natural))
+    actual = in_mode(mode, lambda e, s: expfam.log_prob(case.family, e, s), eta, x)
+    expected = case.reference.logpdf(dist, as_float64(x))
+    assert actual.dtype == jnp.dtype(dtype)
+    # A float32 draw can underflow to a boundary that scipy's support includes and expfam's
+    # excludes (a Gamma(0.05) sample rounded to 0): compare where the reference is finite.
+    finite = np.isfinite(expected)
+    assert np.mean(finite) > 0.5
+    # Log-densities near zero are compared absolutely (floor 1).
+    assert_close(np.asarray(actual)[finite], expected[finite], dtype, loose=5, floor=1.0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_density_integrates_to_one(case: Case, x64: None) -> None:
+    if case.reference.mass is None:
+        pytest.skip("no direct integration for this family")
+    mass = case.reference.mass(case.family, np.asarray(natural(case)))
+    assert abs(mass - 1) < 1e-8
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_closed_forms_match_autodiff(case: Case, dtype: str) -> None:
+    eta = natural(case)
+    assert_close(case.family.expectation(eta), case.family.autodiff_expectation(eta), dtype)
+    assert_close(case.family.fisher(eta), case.family.autodiff_fisher(eta), dtype, loose=5)
+
+
+@pytest.mark.parametrize(("case", "mode"), MODE_CASES)
+def test_gradient_is_expectation_minus_target(case: Case, mode: str, dtype: str) -> None:
+    family, n = case.family, 8
+    eta = jnp.broadcast_to(natural(case), (n, family.num_natural))
+    x = draw(case, n, seed=1)
+    chi, _ = family.target(x)
+
+    def row_gradient(e: jax.Array, s: jax.Array) -> jax.Array:
+        return jax.grad(lambda v: jnp.sum(expfam.nll(family, v, s)))(e)
+
+    gradient = in_mode(mode, row_gradient, eta, x)
+    assert_close(gradient, family.expectation(eta) - chi, dtype, floor=1e-3)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_gradient_in_target_coordinates(case: Case, dtype: str) -> None:
+    family, eta = case.family, natural(case)
+    chi, elc = family.distribution_target(eta)
+    d_chi, d_elc = jax.grad(lambda c, l: expfam.cross_entropy(family, eta, c, l), argnums=(0, 1))(chi, elc)
+    assert_close(d_chi, -eta, dtype)
+    assert float(d_elc) == -1.0
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_hessian_is_fisher(case: Case, dtype: str) -> None:
+    family, eta = case.family, natural(case)
+    chi, elc = family.distribution_target(eta)
+    hessian = jax.hessian(lambda e: expfam.cross_entropy(family, e, chi, elc))(eta)
+    assert_close(hessian, family.fisher(eta), dtype)
+    _, forward = jax.jvp(lambda e: expfam.cross_entropy(family, e, chi, elc), (eta,), (jnp.ones_like(eta),))
+    assert_close(forward, jnp.sum(family.expectation(eta) - chi), dtype, floor=1e-3)
+
+
+@pytest.mark.parametrize("case", ENTRY_CASES, ids=case_ids(ENTRY_CASES))
+def test_check_grads(case: Case, x64: None) -> None:
+    family, eta = case.family, natural(case)
+    chi, elc = family.target(draw(case, 3))
+    check_grads(lambda e: expfam.cross_entropy(family, e, chi, elc), (eta,), order=2, modes=["fwd", "rev"])
+    # and the inverse map, differentiated implicitly where it is solved numerically
+    check_grads(family.natural_from_expectation, (family.expectation(eta),), order=1, modes=["fwd", "rev"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_round_trips(case: Case, dtype: str) -> None:
+    family, eta = case.family, natural(case)
+    chi = family.expectation(eta)
+    assert_close(family.expectation(family.natural_from_expectation(chi)), chi, dtype)
+    back = family.natural_from_source(**family.source_from_natural(eta))
+    assert_close(family.expectation(back), chi, dtype)
+    for key, value in family.source_from_natural(eta).items():
+        assert_close(value, jnp.asarray(case.source[key]), dtype, loose=5)
+
+
+def _pairs(case: Case) -> list[dict[str, Any]]:
+    entry = next(e for e in CATALOGUE if e.family == case.family and case.source in e.examples)
+    return list(entry.examples)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_kl_is_a_divergence(case: Case, dtype: str) -> None:
+    family, eta_p = case.family, natural(case)
+    assert abs(float(expfam.kl_divergence(family, eta_p, eta_p))) <= tolerance(dtype) * 10
+    for other in _pairs(case):
+        eta_q = family.natural_from_source(**{k: jnp.asarray(v) for k, v in other.items()})
+        assert float(expfam.kl_divergence(family, eta_p, eta_q)) >= -tolerance(dtype)
+
+
+def _monte_carlo(values: np.ndarray) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values) / np.sqrt(values.size))
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_cross_entropy_and_kl_match_monte_carlo(case: Case, x64: None) -> None:
+    family, eta_p = case.family, natural(case)
+    others = _pairs(case)
+    other = others[(others.index(case.source) + 1) % len(others)]
+    eta_q = family.natural_from_source(**{k: jnp.asarray(v) for k, v in other.items()})
+    x = draw(case, 40_000, seed=2)
+    nll_q = np.asarray(expfam.nll(family, eta_q, x))
+    nll_p = np.asarray(expfam.nll(family, eta_p, x))
+
+    mean, error = _monte_carlo(nll_q)
+    cross = float(expfam.cross_entropy(family, eta_q, *family.distribution_target(eta_p)))
+    assert abs(cross - mean) <= 5 * error + 1e-9 * abs(mean)
+
+    mean, error = _monte_carlo(nll_q - nll_p)
+    assert abs(float(expfam.kl_divergence(family, eta_p, eta_q)) - mean) <= 5 * error + 1e-12
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_entropy_matches_scipy(case: Case, x64: None) -> None:
+    dist = scipy_distribution(case.family, case.source)
+    if dist is None:
+        pytest.skip("scipy has no such distribution")
+    assert_close(expfam.entropy(case.family, natural(case)), dist.entropy(), "float64", loose=1e3, floor=1.0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
+def test_sample_moments_match_expectation(case: Case, x64: None) -> None:
+    family, eta = case.family, natural(case)
+    n = 40_000
+    chi, _ = family.target(draw(case, n, seed=3))
+    standard_error = np.sqrt(np.diagonal(np.asarray(family.fisher(eta))) / n)
+    deviation = np.abs(np.mean(np.asarray(chi), axis=0) - np.asarray(family.expectation(eta)))
+    assert np.all(deviation <= 5 * standard_error + 1e-12), (deviation, standard_error)
+
+
+@pytest.mark.parametrize("case", ENTRY_CASES, ids=case_ids(ENTRY_CASES))
+def test_second_call_does_not_recompile(case: Case) -> None:
+    traces = []
+
+    @jax.jit
+    def loss(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> jax.Array:
+        traces.append(1)
+        return jnp.mean(expfam.nll(family, eta, x))
+
+    family = case.family
+    x = draw(case, 4)
+    eta = jnp.broadcast_to(natural(case), (4, family.num_natural))
+    loss(family, eta, x)
+    equal_family = type(family)(**{f: getattr(family, f) for f in family.__dataclass_fields__})
+    loss(equal_family, eta + 0.0, family.sample(jax.random.key(9), natural(case), (4,)))
+    assert len(traces) == 1
+    assert hash(equal_family) == hash(family)
+    assert jax.tree_util.tree_leaves(family) == []

@@ -1,0 +1,52 @@
+"""Family CDFs against scipy.stats, and the PIT / coverage of correctly specified models."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import assert_close
+from scipy import stats
+
+import expfam
+from expfam import _calibration
+
+# (family, source parameters, frozen scipy distribution, evaluation points)
+CASES = [
+    (expfam.Normal(), {"loc": 0.5, "scale": 2.0}, stats.norm(0.5, 2.0), [-30.0, -3.0, 0.0, 0.5, 4.0]),
+    (expfam.NormalKnownVariance(0.25), {"loc": -1.0}, stats.norm(-1.0, 0.5), [-3.0, -1.0, 0.2]),
+    (expfam.LogNormal(), {"loc": 0.3, "scale": 0.8}, stats.lognorm(0.8, scale=np.exp(0.3)), [-1.0, 0.0, 0.1, 1.0, 9.0]),
+    (expfam.Gamma(), {"shape": 2.5, "rate": 1.5}, stats.gamma(2.5, scale=1 / 1.5), [-1.0, 0.0, 0.01, 1.0, 6.0]),
+    (expfam.Gamma(), {"shape": 0.05, "rate": 1.0}, stats.gamma(0.05, scale=1.0), [1e-30, 1e-5, 0.5, 3.0]),
+    (expfam.Exponential(), {"rate": 0.5}, stats.expon(scale=2.0), [-1.0, 0.0, 1e-6, 1.0, 30.0]),
+    (expfam.Pareto(3.0), {"alpha": 2.5}, stats.pareto(2.5, scale=3.0), [0.0, 3.0, 3.5, 100.0]),
+    (expfam.Poisson(), {"rate": 3.5}, stats.poisson(3.5), [-1.0, 0.0, 0.5, 2.0, 3.0, 12.0]),
+    (expfam.Bernoulli(), {"probability": 0.3}, stats.bernoulli(0.3), [-0.5, 0.0, 0.5, 1.0, 2.0]),
+]
+IDS = [f"{family.name}-{i}" for i, (family, *_) in enumerate(CASES)]
+
+
+@pytest.mark.parametrize(("family", "source", "reference", "points"), CASES, ids=IDS)
+def test_cdf_matches_scipy(family, source, reference, points, dtype):
+    eta = family.natural_from_source(**{k: jnp.asarray(v, dtype) for k, v in source.items()})
+    x = jnp.asarray(points, dtype)
+    value = family.cdf(jnp.broadcast_to(eta, x.shape + eta.shape), x)
+    assert_close(value, reference.cdf(np.asarray(points)), dtype, loose=5)
+
+
+@pytest.mark.parametrize(("family", "source", "reference", "points"), CASES, ids=IDS)
+def test_pit_of_the_true_model_is_uniform(family, source, reference, points):
+    eta = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
+    y = jnp.asarray(reference.rvs(size=4000, random_state=0), jnp.float32)
+    u = _calibration.pit(family, jnp.broadcast_to(eta, y.shape + eta.shape), y, jax.random.key(0))
+    assert stats.kstest(np.asarray(u), "uniform").pvalue > 1e-3
+    for level in (0.5, 0.9):
+        assert float(_calibration.coverage(u, level)) == pytest.approx(level, abs=0.03)
+    assert_close(jnp.sum(_calibration.histogram(u)), 1.0, "float32")
+
+
+def test_no_cdf_for_categorical():
+    family = expfam.Categorical(3)
+    assert not _calibration.has_cdf(family)
+    assert _calibration.pit(family, jnp.zeros((2, 3)), jnp.asarray([0, 1]), jax.random.key(0)) is None

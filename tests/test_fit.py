@@ -1,0 +1,81 @@
+"""Maximum likelihood: ``expfam.fit`` against scipy, and against a constant head trained by optax."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from helpers import assert_close
+from scipy import stats
+
+import expfam
+from expfam._catalogue import CATALOGUE
+from expfam._fit_cli import constant_head
+
+FIRST_EXAMPLE = list({entry.family: entry.examples[0] for entry in CATALOGUE}.items())
+
+
+def test_fit_gamma_matches_scipy(x64):
+    x = stats.gamma.rvs(2.5, scale=1.5, size=400, random_state=0)
+    shape, _, scale = stats.gamma.fit(x, floc=0)
+    source = expfam.Gamma().source_from_natural(expfam.fit(expfam.Gamma(), jnp.asarray(x)))
+    assert_close(source["shape"], shape, "float64", loose=1e5)  # scipy's optimizer stops at ~1e-6
+    assert_close(source["rate"], 1.0 / scale, "float64", loose=1e5)
+
+
+def test_fit_normal_and_poisson_closed_forms(x64):
+    x = stats.norm.rvs(1.0, 2.0, size=300, random_state=1)
+    source = expfam.Normal().source_from_natural(expfam.fit(expfam.Normal(), jnp.asarray(x)))
+    assert_close(source["loc"], np.mean(x), "float64")
+    assert_close(source["scale"], np.std(x), "float64")
+    counts = stats.poisson.rvs(3.0, size=300, random_state=2).astype(float)
+    rate = expfam.Poisson().source_from_natural(expfam.fit(expfam.Poisson(), jnp.asarray(counts)))["rate"]
+    assert_close(rate, np.mean(counts), "float64")
+
+
+def test_fit_weights_are_repetitions(dtype):
+    x = jnp.asarray([0.5, 1.5, 2.0, 4.0], dtype)
+    weights = jnp.asarray([1.0, 3.0, 0.0, 2.0], dtype)
+    repeated = jnp.asarray([0.5, 1.5, 1.5, 1.5, 4.0, 4.0], dtype)
+    family = expfam.Gamma()
+    assert_close(expfam.fit(family, x, weights), expfam.fit(family, repeated), dtype, loose=10)
+
+
+@pytest.mark.parametrize(("family", "source"), FIRST_EXAMPLE, ids=[f.name for f, _ in FIRST_EXAMPLE])
+def test_cross_entropy_minimization_is_maximum_likelihood(family, source):
+    """A constant head ``eta = link(b)`` trained by Adam on the mean cross-entropy reaches ``fit``."""
+    eta_true = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
+    x = family.sample(jax.random.key(0), eta_true, (500,))
+    target = expfam.Target.from_samples(family, x)
+    loss = expfam.loss(family)
+    optimizer = optax.adam(0.05)
+
+    def step(carry, _):
+        b, state = carry
+        grads = jax.grad(lambda b: jnp.mean(loss(b, target)))(b)
+        updates, state = optimizer.update(grads, state)
+        return (optax.apply_updates(b, updates), state), None
+
+    b0 = jnp.zeros(family.num_natural)
+    (b, _), _ = jax.lax.scan(step, (b0, optimizer.init(b0)), length=3000)
+    eta_mle = expfam.fit(family, x)
+    # Compared in expectation coordinates (unique even for the over-complete Categorical).
+    assert_close(family.expectation(family.link(b)), family.expectation(eta_mle), "float32", loose=50)
+    trained, best = jnp.mean(loss(b, target)), jnp.mean(expfam.cross_entropy(family, eta_mle, *target))
+    assert float(trained) >= float(best) - 1e-5 * abs(float(best))
+    assert float(trained) <= float(best) + 1e-5 * abs(float(best))
+
+
+@pytest.mark.parametrize(("family", "source"), FIRST_EXAMPLE, ids=[f.name for f, _ in FIRST_EXAMPLE])
+def test_constant_head_starts_at_the_fit(family, source):
+    """The bias initialization of ``expfam fit``: Gauss-Newton on the link's raw outputs reaches ``fit``."""
+    eta_true = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
+    x = family.sample(jax.random.key(0), eta_true, (300,))
+    scales = (1e-3, 1.0, 1e3) if type(family).__name__ in ("Gamma", "Exponential", "LogNormal") else (None,)
+    for scale in scales:
+        xs = x if scale is None else x * scale
+        b = constant_head(family, expfam.Target.from_samples(family, xs))
+        fitted = family.expectation(expfam.fit(family, xs))
+        assert_close(family.expectation(family.link(b)), fitted, "float32", loose=5)
