@@ -209,9 +209,8 @@ def test_poisson_log_pmf(dtype):
     assert np.all(error <= 16 * EPS[dtype] * np.maximum(np.abs(exact), 1.0) + 4 * conditioning), error
 
 
-def test_log1p_where_xla_float64_is_not(x64):
+def test_log1p_float64(x64):
     x = np.concatenate([-np.geomspace(1e-12, 0.999, 300), np.linspace(-0.5, -0.1, 301), np.geomspace(1e-12, 1e6, 300)])
     exact = reference(mp.log1p, x)
+    # (XLA's float64 log1p in jax 0.10 is off by up to ~110 ulps on (-0.5, -0.1); fixed in jax 0.12)
     assert relative_error(_special.log1p(jnp.asarray(x)), exact).max() <= 2 * EPS["float64"]
-    # XLA's float64 log1p loses about 7 bits on (-0.5, -0.1)
-    assert relative_error(jnp.log1p(jnp.asarray(x)), exact).max() > 50 * EPS["float64"]
