@@ -317,9 +317,10 @@ def poisson_log_pmf(k: Array, rate: Array) -> Array:
 
 def _poisson_sum(rate: Array) -> tuple[Array, Array]:
     """``(sum_k p(k) log k!, -sum_k p(k) log p(k))`` over ``k < 450`` at ``min(rate, 200)``."""
-    small = jnp.minimum(rate, _POISSON_SERIES_FROM)
-    k = jnp.broadcast_to(jnp.arange(_POISSON_TERMS, dtype=rate.dtype), small.shape + (_POISSON_TERMS,))
-    log_pmf = poisson_log_pmf(k, small[..., None])
+    shape = rate.shape + (_POISSON_TERMS,)
+    small = jnp.broadcast_to(jnp.minimum(rate, _POISSON_SERIES_FROM)[..., None], shape)
+    k = jnp.broadcast_to(jnp.arange(_POISSON_TERMS, dtype=rate.dtype), shape)
+    log_pmf = poisson_log_pmf(k, small)
     pmf = jnp.exp(log_pmf)
     return jnp.sum(pmf * log_factorial_of(k), axis=-1), -jnp.sum(pmf * log_pmf, axis=-1)
 

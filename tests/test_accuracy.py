@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
@@ -245,3 +246,51 @@ def test_accuracy_against_mpmath(dtype, name):
             if not ratio <= 1.0:
                 failures.append(f"{quantity} at eta={eta}, x={x}: got {got}, exact {expected}, ratio {ratio:.2g}")
     assert not failures, "\n".join(failures)
+
+
+def _assert_same(actual: jax.Array, desired: jax.Array, dtype: str, scale: float = 0.0) -> None:
+    """Equal up to evaluation-order rounding: 64 ulps of the largest entry, or of ``scale`` (the
+    size of terms that cancel inside the derivative)."""
+    eps = float(np.finfo(dtype).eps)
+    desired = np.asarray(desired, np.float64)
+    atol = 64 * eps * max(float(np.max(np.abs(desired))), scale)
+    np.testing.assert_allclose(actual, desired, rtol=64 * eps, atol=atol)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _derivatives(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array) -> dict[str, tuple[jax.Array, ...]]:
+    """Derivatives through nll / entropy / KL and through the generic formulas, for one point."""
+    chi, _ = family.target(x)
+
+    def nll(e: jax.Array) -> jax.Array:
+        return expfam.nll(family, e, x)
+
+    def generic_nll(e: jax.Array) -> jax.Array:
+        return family.log_normalizer(e) - jnp.dot(chi, e)
+
+    def generic_entropy(e: jax.Array) -> jax.Array:
+        return expfam.cross_entropy(family, e, *family.distribution_target(e))
+
+    def generic_kl(e: jax.Array) -> jax.Array:
+        return family.log_normalizer(eta_q) - family.log_normalizer(e) - jnp.dot(eta_q - e, family.expectation(e))
+
+    return {
+        "grad nll": (jax.grad(nll)(eta), jax.grad(generic_nll)(eta), family.expectation(eta) - chi),
+        "hessian nll": (jax.hessian(nll)(eta), jax.hessian(generic_nll)(eta), family.fisher(eta)),
+        "grad entropy": (jax.grad(lambda e: expfam.entropy(family, e))(eta), jax.grad(generic_entropy)(eta)),
+        "grad kl": (jax.grad(lambda e: expfam.kl_divergence(family, e, eta_q))(eta), jax.grad(generic_kl)(eta)),
+    }
+
+
+@pytest.mark.parametrize("name", ["Gamma", "Poisson", "Normal", "Bernoulli", "Pareto", "LogNormal"])
+def test_stable_values_keep_the_generic_derivatives(dtype, name):
+    """The stable forms change values only: grad nll = g'(eta) - T(x), hessian = Fisher, and the
+    entropy / KL gradients are those of the generic formulas."""
+    ref = REFERENCES[name]
+    for eta, x in ref.points:
+        eta_in = jnp.asarray(eta, dtype)
+        eta_q = jnp.asarray(ref.near(list(np.asarray(eta_in, np.float64))), dtype)
+        scale = float(np.max(np.abs(ref.family.expectation(eta_in))))
+        for ours, *generic in _derivatives(ref.family, eta_in, eta_q, jnp.asarray(x, dtype)).values():
+            for other in generic:
+                _assert_same(ours, other, dtype, scale)

@@ -16,6 +16,17 @@ import jax.numpy as jnp
 from expfam._family import Array, ExponentialFamily
 
 
+@jax.custom_jvp
+def _probability(logit: Array) -> Array:
+    """``sigmoid(logit)``, whose derivative is ``sigmoid(logit) sigmoid(-logit)``: autodiff's
+    ``s (1 - s)`` rounds ``1 - s`` to 0 for logits above 17 (float32), which made the Hessian
+    of the loss 0 there instead of the Fisher information."""
+    return jax.nn.sigmoid(logit)
+
+
+_probability.defjvps(lambda tangent, _, logit: tangent * jax.nn.sigmoid(logit) * jax.nn.sigmoid(-logit))
+
+
 @dataclasses.dataclass(frozen=True)
 class Bernoulli(ExponentialFamily):
     support = "x in {0, 1}"
@@ -40,7 +51,7 @@ class Bernoulli(ExponentialFamily):
         return jnp.maximum(z, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(z)))
 
     def expectation(self, eta: Array) -> Array:
-        return jax.nn.sigmoid(eta)
+        return _probability(eta)
 
     def fisher(self, eta: Array) -> Array:
         p = jax.nn.sigmoid(eta)
