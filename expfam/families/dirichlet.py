@@ -39,6 +39,7 @@ Targets: floating arrays of shape ``batch + (K,)`` with positive coordinates sum
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
@@ -74,6 +75,34 @@ def mean_log(a: Array) -> Array:
         - _special.log_minus_digamma(a)
         + _special.log_minus_digamma(jnp.broadcast_to(total, a.shape))
     )
+
+
+def entropy(a: Array) -> Array:
+    """``log B(a) + (a0 - K) digamma(a0) - sum_k (a_k - 1) digamma(a_k)`` without cancellation.
+
+    With ``lgamma(x) = (x - 1/2) log x - x + 1/2 log(2 pi) + delta(x)`` (Stirling remainder
+    delta) and ``digamma(x) = log x - m(x)`` (``m = log - digamma``), the terms of size
+    ``a log a`` cancel analytically:
+    ``H = (K - 1)/2 log(2 pi) + 1/2 sum_k log a_k - (K - 1/2) log a0 + sum_k delta(a_k) - delta(a0)
+    + sum_k (a_k - 1) m(a_k) - (a0 - K) m(a0)``.
+    """
+    k = a.shape[-1]
+    total = jnp.sum(a, axis=-1)
+    per_coordinate = 0.5 * jnp.log(a) + _special.stirling_remainder(a) + (a - 1.0) * _special.log_minus_digamma(a)
+    return (
+        0.5 * (k - 1) * math.log(2 * math.pi)
+        + jnp.sum(per_coordinate, axis=-1)
+        - (k - 0.5) * jnp.log(total)
+        - _special.stirling_remainder(total)
+        - (total - k) * _special.log_minus_digamma(total)
+    )
+
+
+def kl_divergence(a: Array, b: Array) -> Array:
+    """``KL(Dir(a) || Dir(b))`` as cross-entropy minus entropy:
+    ``log B(b) - sum_k (b_k - 1) E_a[log x_k] - H(a)``, with the stable entropy, so a
+    concentrated ``a`` does not cancel its ``a log a`` terms against ``log B(a)``."""
+    return log_normalizer(b) - jnp.sum((b - 1.0) * mean_log(a), axis=-1) - entropy(a)
 
 
 def fisher(a: Array) -> Array:
@@ -201,6 +230,12 @@ class Dirichlet(ExponentialFamily):
 
     def solve_natural(self, chi: Array) -> Array:
         return concentration_from_mean_log(chi)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        return entropy(eta)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        return kl_divergence(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.log(x)
