@@ -65,7 +65,7 @@ CATALOGUE: tuple[Entry, ...] = (
         Beta(),
         (
             {"alpha": 2.0, "beta": 3.0},
-            {"alpha": 0.3, "beta": 0.3},
+            {"alpha": 0.3, "beta": 2.0},
             {"alpha": 1e3, "beta": 1e3},
             {"alpha": 1e3, "beta": 20.0},
             {"alpha": 0.5, "beta": 40.0},
