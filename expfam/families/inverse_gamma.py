@@ -74,7 +74,12 @@ class InverseGamma(ExponentialFamily):
 
     def solve_natural(self, chi: Array) -> Array:
         mean_reciprocal, mean_log = chi[..., 0], chi[..., 1]
-        shape = shape_from_log_gap(jnp.log(mean_reciprocal) + mean_log)
+        log_mean_reciprocal = jnp.log(mean_reciprocal)
+        # The gap log a - digamma(a) ~ 1/(2a) is a difference of two expectations; below their
+        # rounding level (float32, a ~ 1e6) it is taken at that level: the largest shape the
+        # expectation parameters can tell apart, which reproduces them to working precision.
+        rounding = jnp.finfo(chi.dtype).eps * (jnp.abs(log_mean_reciprocal) + jnp.abs(mean_log))
+        shape = shape_from_log_gap(jnp.maximum(log_mean_reciprocal + mean_log, rounding))
         return jnp.stack([-shape / mean_reciprocal, -shape], axis=-1)
 
     def sufficient_statistics(self, x: Array) -> Array:
