@@ -81,7 +81,7 @@ def log1mexp(x: Array) -> Array:
     """``log(1 - e^x)`` for ``x <= 0`` (Maechler 2012): ``log(-expm1(x))`` for ``x > -log 2``,
     ``log1p(-e^x)`` below. ``-inf`` at 0, NaN for ``x > 0``."""
     near = x > -math.log(2.0)
-    far = jnp.minimum(x, -math.log(2.0))
+    far = jnp.where(near, -math.log(2.0), x)  # not minimum: its derivative halves at x = -log 2
     return jnp.where(near, jnp.log(-jnp.expm1(jnp.minimum(x, 0.0))), log1p(-jnp.exp(far)))
 
 
@@ -161,7 +161,8 @@ def lbeta(a: Array, b: Array) -> Array:
       (the bracket is ``O(a^2 / b)``, computed to its absolute accuracy);
     * ``b < L``: the three log-gammas (all below ``lgamma(2L)``).
     """
-    a, b = jnp.minimum(a, b), jnp.maximum(a, b)
+    # where (not minimum/maximum): at a tie, min/max would split the derivative in halves.
+    a, b = jnp.where(a <= b, a, b), jnp.where(a <= b, b, a)
     large = _large(a)
     both, mixed = a >= large, (a < large) & (b >= large)
     # Each branch sees only arguments in its range, so untaken branches stay finite.

@@ -51,6 +51,14 @@ class Beta(ExponentialFamily):
     def solve_natural(self, chi: Array) -> Array:
         return dirichlet.concentration_from_mean_log(chi)
 
+    def stable_entropy(self, eta: Array) -> Array:
+        """The Dirichlet's cancellation-free entropy (see ``dirichlet.entropy``)."""
+        return dirichlet.entropy(eta)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """The Dirichlet's KL as cross-entropy minus the stable entropy."""
+        return dirichlet.kl_divergence(eta_p, eta_q)
+
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack([jnp.log(x), jnp.log1p(-x)], axis=-1)
 

@@ -1,7 +1,8 @@
 """Binomial with a known number of trials n: a count x in {0, 1, ..., n}.
 
 ``q(x) = C(n, x) p^x (1 - p)^(n - x)``. Natural parameter ``eta = logit(p)``, ``T(x) = x``,
-``log h(x) = log C(n, x)``, ``g(eta) = n softplus(eta)``. Expectation ``n sigmoid(eta)``;
+``log h(x) = log C(n, x) = -log(n + 1) - lbeta(x + 1, n - x + 1)`` (no difference of large
+``lgamma`` values), ``g(eta) = n softplus(eta)``. Expectation ``n sigmoid(eta)``;
 Fisher ``n p (1 - p)``; inverse ``eta = log(m) - log(n - m)`` for the mean m.
 
 ``E[log h] = sum_{k=0}^{n} q(k) log C(n, k)`` is the exact finite sum (n + 1 terms).
@@ -15,24 +16,15 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
 
+from expfam import _special
 from expfam._family import Array, ExponentialFamily
-
-
-def log_binomial_coefficient(n: Array | float, k: Array) -> Array:
-    """``log C(n, k) = lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)`` for 0 <= k <= n.
-
-    (JAX's ``betaln`` loses 8 digits in float64 for unequal small arguments, so the
-    log-gamma difference is used; its absolute error is about ``eps lgamma(n + 1)``.)
-    """
-    return gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
 
 
 def binomial_expected(n: int, log_p: Array, log_q: Array, f: Array) -> Array:
     """``sum_{k=0}^{n} C(n, k) p^k q^(n-k) f(k)`` for a table ``f`` of n + 1 values (exact sum)."""
     k = jnp.arange(n + 1, dtype=log_p.dtype).reshape((1,) * log_p.ndim + (n + 1,))
-    log_pmf = log_binomial_coefficient(float(n), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
+    log_pmf = _special.log_binomial(jnp.asarray(n, k.dtype), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
     return jnp.sum(jnp.exp(log_pmf) * f.reshape(k.shape), axis=-1)
 
 
@@ -76,7 +68,7 @@ class Binomial(ExponentialFamily):
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
-        return log_binomial_coefficient(float(self.num_trials), x)
+        return _special.log_binomial(jnp.asarray(self.num_trials, x.dtype), x)
 
     def in_support(self, x: Array) -> Array:
         return _is_count(x, self.num_trials)
@@ -87,7 +79,8 @@ class Binomial(ExponentialFamily):
     def expected_log_carrier(self, eta: Array) -> Array:
         n = self.num_trials
         logits = eta[..., 0]
-        table = log_binomial_coefficient(float(n), jnp.arange(n + 1, dtype=eta.dtype))
+        k = jnp.arange(n + 1, dtype=eta.dtype)
+        table = _special.log_binomial(jnp.full_like(k, n), k)
         return binomial_expected(n, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits), table)
 
     def link(self, raw: Array) -> Array:

@@ -4,7 +4,7 @@
 ``h(x) = e^(-x/2)`` (so ``log h = -x/2``), and the natural parameter ``eta = k/2 - 1 > -1``.
 With ``nu = eta + 1 = k/2``: ``g(eta) = lgamma(nu) + nu log 2``; expectation
 ``E[log x] = digamma(nu) + log 2``; Fisher ``trigamma(nu)``; inverse
-``nu = digamma^{-1}(E[log x] - log 2)`` (Newton steps, differentiated implicitly);
+``nu = digamma^{-1}(E[log x] - log 2)`` (``_special.inverse_digamma``, implicit derivative);
 ``E[log h] = -E[x]/2 = -nu``. It is the Gamma with shape ``k/2`` and rate ``1/2``.
 Documented range: ``2e-4 <= k <= 2e6`` (``nu`` in ``1e-4 .. 1e6``). Near ``k = 2`` eta is
 near 0, so eta itself has only absolute accuracy there; k and every expectation keep theirs.
@@ -17,11 +17,9 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln
 
 from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
-from expfam.families.dirichlet import inverse_digamma
 
 LOG_TWO = math.log(2.0)
 
@@ -43,16 +41,16 @@ class ChiSquare(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         nu = eta[..., 0] + 1.0
-        return gammaln(nu) + nu * LOG_TWO
+        return _special.lgamma(nu) + nu * LOG_TWO
 
     def expectation(self, eta: Array) -> Array:
-        return digamma(eta + 1.0) + LOG_TWO
+        return _special.digamma(eta + 1.0) + LOG_TWO
 
     def fisher(self, eta: Array) -> Array:
         return _special.trigamma(eta + 1.0)[..., None]
 
-    def solve_natural(self, chi: Array) -> Array:
-        return inverse_digamma(chi - LOG_TWO) - 1.0
+    def natural_from_expectation(self, chi: Array) -> Array:
+        return _special.inverse_digamma(chi - LOG_TWO) - 1.0
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.log(x)[..., None]

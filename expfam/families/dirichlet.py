@@ -3,7 +3,12 @@
 ``q(x) = Gamma(a0) / prod_k Gamma(a_k) prod_k x_k^(a_k - 1)`` on the open simplex, with
 concentrations ``a_k > 0`` and ``a0 = sum_k a_k``. Natural parameters ``eta = a`` (the
 concentrations), ``T(x) = log x`` (all K coordinates, taken whole), ``log h(x) = -sum_k log x_k``,
-``g(a) = sum_k lgamma(a_k) - lgamma(a0)``. Expectation
+
+
+    g(a) = sum_k lgamma(a_k) - lgamma(a0) = sum_{k=2..K} lbeta(a_1 + ... + a_{k-1}, a_k),
+
+the telescoping sum of log-beta functions, which has no cancellation between huge lgamma
+values when the concentrations are large or very unequal. Expectation
 ``E[log x_k] = digamma(a_k) - digamma(a0)``, evaluated as
 ``-log1p(others_k / a_k) - (log a_k - digamma(a_k)) + (log a0 - digamma(a0))`` with
 ``others_k = a0 - a_k`` summed directly (no subtraction); Fisher
@@ -20,7 +25,7 @@ Initialisation (after Minka, *Estimating a Dirichlet distribution*, 2000): with 
 ``s = -log sum_k exp(c_k) > 0``, ``a0 = (K - 1) k0(s)`` where ``k0`` is the Gamma family's
 closed-form guess (exact in both limits: ``s ~ (K - 1) / (2 a0)`` for large and
 ``s ~ (K - 1) / a0`` for small concentrations), then ``a_k = digamma^{-1}(c_k + digamma(a0))``
-by Minka's approximation ``exp(y) + 1/2`` (``y >= -2.22``) or ``-1 / (y + digamma(1))``.
+(``_special.inverse_digamma``).
 
 Documented range: concentrations ``1e-4 <= a_k <= 1e6`` (any mixture), K >= 2.
 In float32 a Dirichlet sample whose coordinate underflows to 0 (tiny concentrations) is
@@ -34,17 +39,15 @@ Targets: floating arrays of shape ``batch + (K,)`` with positive coordinates sum
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln
 
-from expfam import _links, _solve, _special
+from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
 
 NEWTON_STEPS = 8
-_EULER_GAMMA = 0.5772156649015329
-_INVERSE_DIGAMMA_STEPS = 4
 _LOG_TOTAL_BRACKET = (-16.2, 23.1)
 _BISECTION_STEPS = 24
 _MAX_LOG_STEP = 2.0
@@ -59,13 +62,9 @@ def _exclusive_sums(a: Array) -> Array:
 
 
 def log_normalizer(a: Array) -> Array:
-    """``sum_k lgamma(a_k) - lgamma(sum_k a_k)``.
-
-    The telescoping sum of log-beta functions would avoid the cancellation between large
-    ``lgamma`` values, but JAX's ``betaln`` loses 8 digits in float64 for unequal small
-    arguments, so the direct sum is used (absolute error about ``eps lgamma(a0)``).
-    """
-    return jnp.sum(gammaln(a), axis=-1) - gammaln(jnp.sum(a, axis=-1))
+    """``sum_k lgamma(a_k) - lgamma(sum_k a_k)`` as a telescoping sum of log-beta functions."""
+    partial = jnp.cumsum(a[..., :-1], axis=-1)
+    return jnp.sum(_special.lbeta(partial, a[..., 1:]), axis=-1)
 
 
 def mean_log(a: Array) -> Array:
@@ -76,6 +75,34 @@ def mean_log(a: Array) -> Array:
         - _special.log_minus_digamma(a)
         + _special.log_minus_digamma(jnp.broadcast_to(total, a.shape))
     )
+
+
+def entropy(a: Array) -> Array:
+    """``log B(a) + (a0 - K) digamma(a0) - sum_k (a_k - 1) digamma(a_k)`` without cancellation.
+
+    With ``lgamma(x) = (x - 1/2) log x - x + 1/2 log(2 pi) + delta(x)`` (Stirling remainder
+    delta) and ``digamma(x) = log x - m(x)`` (``m = log - digamma``), the terms of size
+    ``a log a`` cancel analytically:
+    ``H = (K - 1)/2 log(2 pi) + 1/2 sum_k log a_k - (K - 1/2) log a0 + sum_k delta(a_k) - delta(a0)
+    + sum_k (a_k - 1) m(a_k) - (a0 - K) m(a0)``.
+    """
+    k = a.shape[-1]
+    total = jnp.sum(a, axis=-1)
+    per_coordinate = 0.5 * jnp.log(a) + _special.stirling_remainder(a) + (a - 1.0) * _special.log_minus_digamma(a)
+    return (
+        0.5 * (k - 1) * math.log(2 * math.pi)
+        + jnp.sum(per_coordinate, axis=-1)
+        - (k - 0.5) * jnp.log(total)
+        - _special.stirling_remainder(total)
+        - (total - k) * _special.log_minus_digamma(total)
+    )
+
+
+def kl_divergence(a: Array, b: Array) -> Array:
+    """``KL(Dir(a) || Dir(b))`` as cross-entropy minus entropy:
+    ``log B(b) - sum_k (b_k - 1) E_a[log x_k] - H(a)``, with the stable entropy, so a
+    concentrated ``a`` does not cancel its ``a log a`` terms against ``log B(a)``."""
+    return log_normalizer(b) - jnp.sum((b - 1.0) * mean_log(a), axis=-1) - entropy(a)
 
 
 def fisher(a: Array) -> Array:
@@ -102,19 +129,6 @@ def _phi_gap(a: Array, total: Array) -> Array:
     return jnp.where(total < 1.0, phi(total) - phi(a), one_minus_phi(a) - one_minus_phi(total))
 
 
-def inverse_digamma(y: Array) -> Array:
-    """``digamma^{-1}(y)``: Minka's guess ``exp(y) + 1/2`` (``y >= -2.22``) or ``-1 / (y - digamma(1))``,
-    then Newton steps on ``log a`` (``digamma(exp(v))`` is increasing and concave in v for small a,
-    nearly linear for large a, so the steps converge monotonically after the first)."""
-    guess = jnp.where(y >= -2.22, jnp.exp(jnp.minimum(y, 80.0)) + 0.5, -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA))
-
-    def newton_step(v: Array) -> Array:
-        a = jnp.exp(v)
-        return v - (digamma(a) - y) / (a * _special.trigamma(a))
-
-    return jnp.exp(_solve.newton(newton_step, jnp.log(guess), _INVERSE_DIGAMMA_STEPS))
-
-
 def _initial_concentration(c: Array) -> Array:
     """Minka-style guess: ``a_k = psi^{-1}(c_k + digamma(a0))`` with the approximate inverse.
 
@@ -125,7 +139,7 @@ def _initial_concentration(c: Array) -> Array:
 
     def excess(log_total: Array) -> Array:
         total = jnp.exp(log_total)
-        return jnp.sum(inverse_digamma(c + digamma(total)), axis=-1, keepdims=True) - total
+        return jnp.sum(_special.inverse_digamma(c + _special.digamma(total)), axis=-1, keepdims=True) - total
 
     def bisect(_: int, bracket: tuple[Array, Array]) -> tuple[Array, Array]:
         low, high = bracket
@@ -136,7 +150,7 @@ def _initial_concentration(c: Array) -> Array:
     low = jnp.full_like(c[..., :1], _LOG_TOTAL_BRACKET[0])
     high = jnp.full_like(c[..., :1], _LOG_TOTAL_BRACKET[1])
     low, high = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (low, high))
-    return inverse_digamma(c + digamma(jnp.exp(0.5 * (low + high))))
+    return _special.inverse_digamma(c + _special.digamma(jnp.exp(0.5 * (low + high))))
 
 
 def concentration_from_mean_log(c: Array) -> Array:
@@ -216,6 +230,12 @@ class Dirichlet(ExponentialFamily):
 
     def solve_natural(self, chi: Array) -> Array:
         return concentration_from_mean_log(chi)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        return entropy(eta)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        return kl_divergence(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.log(x)

@@ -17,11 +17,15 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
 
 from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
-from expfam.families.gamma import shape_from_log_gap
+from expfam.families.gamma import Gamma, shape_from_log_gap
+
+
+def _gamma_natural(eta: Array) -> Array:
+    """Natural parameters ``(-b, a)`` of the Gamma law of ``1/x``."""
+    return jnp.stack([eta[..., 0], -eta[..., 1]], axis=-1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +46,7 @@ class InverseGamma(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         scale, shape = -eta[..., 0], -eta[..., 1]
-        return gammaln(shape) - shape * jnp.log(scale)
+        return _special.lgamma(shape) - shape * jnp.log(scale)
 
     def expectation(self, eta: Array) -> Array:
         scale, shape = -eta[..., 0], -eta[..., 1]
@@ -56,9 +60,26 @@ class InverseGamma(ExponentialFamily):
         rows = [jnp.stack([shape / scale**2, cross], -1), jnp.stack([cross, _special.trigamma(shape)], -1)]
         return jnp.stack(rows, axis=-2)
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """With ``y = 1/x ~ Gamma(a, rate b)``: ``-log q(x) = -log q_Gamma(1/x) + 2 log x`` (Gamma's stable form)."""
+        return Gamma().stable_nll(_gamma_natural(eta), 1.0 / x) + 2.0 * jnp.log(x)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``H(x) = H_Gamma(y) + 2 E[log x]`` for ``x = 1/y``."""
+        return Gamma().stable_entropy(_gamma_natural(eta)) + 2.0 * self.expectation(eta)[..., 1]
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """KL is invariant under ``x -> 1/x``: the Gamma's stable KL."""
+        return Gamma().stable_kl(_gamma_natural(eta_p), _gamma_natural(eta_q))
+
     def solve_natural(self, chi: Array) -> Array:
         mean_reciprocal, mean_log = chi[..., 0], chi[..., 1]
-        shape = shape_from_log_gap(jnp.log(mean_reciprocal) + mean_log)
+        log_mean_reciprocal = jnp.log(mean_reciprocal)
+        # The gap log a - digamma(a) ~ 1/(2a) is a difference of two expectations; below their
+        # rounding level (float32, a ~ 1e6) it is taken at that level: the largest shape the
+        # expectation parameters can tell apart, which reproduces them to working precision.
+        rounding = jnp.finfo(chi.dtype).eps * (jnp.abs(log_mean_reciprocal) + jnp.abs(mean_log))
+        shape = shape_from_log_gap(jnp.maximum(log_mean_reciprocal + mean_log, rounding))
         return jnp.stack([-shape / mean_reciprocal, -shape], axis=-1)
 
     def sufficient_statistics(self, x: Array) -> Array:

@@ -4,7 +4,8 @@
 Natural parameters are the K logits (over-complete, as for the Categorical: adding a
 constant to every logit changes nothing), ``T(x) = x`` (all K counts, taken whole),
 ``g(eta) = n logsumexp(eta)``, ``log h(x) = log n! - sum_k log x_k!``, evaluated as the
-chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)``. Expectation ``n softmax(eta)``; Fisher
+chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)`` (each by
+``lbeta``, no difference of large ``lgamma`` values). Expectation ``n softmax(eta)``; Fisher
 ``n (diag(p) - p p^T)``. ``natural_from_expectation`` returns ``log(chi / n)``, the
 representative with ``logsumexp = 0``.
 
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 
 from expfam import _special
 from expfam._family import Array, ExponentialFamily
-from expfam.families.binomial import binomial_expected, log_binomial_coefficient
+from expfam.families.binomial import binomial_expected
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Multinomial(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         remaining = self.num_trials - (jnp.cumsum(x, axis=-1) - x)
-        return jnp.sum(log_binomial_coefficient(remaining, x), axis=-1)
+        return jnp.sum(_special.log_binomial(remaining, x), axis=-1)
 
     def in_support(self, x: Array) -> Array:
         counts = (x >= 0) & (x == jnp.floor(x))

@@ -3,7 +3,7 @@
 ``q(x) = Gamma(x + r) / (Gamma(r) x!) (1 - p)^r p^x``: the number of events before the r-th
 non-event, each event with probability p (mean ``r p / (1 - p)``, variance ``mean (1 + mean / r)``).
 Natural parameter ``eta = log p < 0``, ``T(x) = x``,
-``log h(x) = lgamma(x + r) - lgamma(r) - lgamma(x + 1)``,
+``log h(x) = lgamma(x + r) - lgamma(r) - lgamma(x + 1) = -log(x + r) - lbeta(r, x + 1)``,
 ``g(eta) = -r log(1 - e^eta) = -r log(-expm1(eta))``. Expectation ``r / expm1(-eta)``; Fisher
 ``mean + mean^2 / r``; inverse ``eta = -log1p(r / mean)``. ``NegativeBinomial(1)`` is the
 geometric distribution on {0, 1, ...}. scipy's ``nbinom(r, 1 - p)`` is the same distribution.
@@ -28,20 +28,14 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln
 
-from expfam import _links
+from expfam import _links, _special
 from expfam._family import Array, ExponentialFamily
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
 NODES = 256
 _TAIL_DECADES = 39.0
 _T_MAX = 40.0
-
-
-def _log1mexp(x: Array) -> Array:
-    """``log(1 - e^x)`` for x < 0 (Maechler's switch at -log 2)."""
-    return jnp.where(x > -math.log(2.0), jnp.log(-jnp.expm1(x)), jnp.log1p(-jnp.exp(x)))
 
 
 class NegativeBinomialBase(ExponentialFamily):
@@ -61,7 +55,7 @@ class NegativeBinomialBase(ExponentialFamily):
         return {"probability": jnp.exp(eta[..., 0])}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
-        return -self.r * _log1mexp(eta[..., 0])
+        return -self.r * _special.log1mexp(eta[..., 0])
 
     def expectation(self, eta: Array) -> Array:
         return self.r / jnp.expm1(-eta)
@@ -77,7 +71,7 @@ class NegativeBinomialBase(ExponentialFamily):
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
-        return gammaln(x + self.r) - math.lgamma(self.r) - gammaln(x + 1.0)
+        return -jnp.log(x + self.r) - _special.lbeta(jnp.full_like(x, self.r), x + 1.0)
 
     def in_support(self, x: Array) -> Array:
         return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)
