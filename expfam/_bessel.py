@@ -28,7 +28,9 @@ and x in [0, 1e5]; tested against mpmath in tests/test_bessel.py):
 
 Derivatives (custom JVPs, x only: the functions are not differentiable in v, whose tangent is
 ignored): ``d/dx log I_v(x) = A_v(x) + v/x``, so ``d/dx log_ive = A_v + v/x - 1`` and
-``d/dx log_iv_normalized = A_v``; ``d/dx A_v = 1 - (2v + 1) A_v / x - A_v^2``.
+``d/dx log_iv_normalized = A_v``; ``d/dx A_v = 1 - (2v + 1) A_v / x - A_v^2``. The last is a
+difference of O(1) terms: its error is a few eps absolute, so relative to its value (about
+``(2v + 1) / (2 x^2)`` for large x) it grows like ``eps x^2 / (v + 1/2)``.
 """
 
 from __future__ import annotations
@@ -113,7 +115,9 @@ def _recurrence(v: Array, x: Array) -> tuple[Array, Array]:
     x >= 0 (x = 0 gives the limit 1 / (2 (v + 1))).
     """
     w = v + _SHIFT
-    x_pos = jnp.maximum(x, jnp.finfo(x.dtype).tiny)
+    # Below 1e-30 the starting value no longer matters (the recurrence damps it by x^2 per
+    # step) but w / x would overflow float32 inside the Debye expansion.
+    x_pos = jnp.maximum(x, 1e-30)
     top = _debye_log_ive(w, x_pos)
     ratio_w = jnp.exp(_debye_log_ive(w + 1, x_pos) - top) / x_pos
     x2 = x * x
