@@ -37,10 +37,10 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import digamma, gammaln
 
 from expfam import _links, _solve, _special
 from expfam._family import Array, ExponentialFamily
+from expfam._special import digamma, lgamma
 
 NEWTON_STEPS = 8
 _EULER_GAMMA = 0.5772156649015329
@@ -65,7 +65,7 @@ def log_normalizer(a: Array) -> Array:
     ``lgamma`` values, but JAX's ``betaln`` loses 8 digits in float64 for unequal small
     arguments, so the direct sum is used (absolute error about ``eps lgamma(a0)``).
     """
-    return jnp.sum(gammaln(a), axis=-1) - gammaln(jnp.sum(a, axis=-1))
+    return jnp.sum(lgamma(a), axis=-1) - lgamma(jnp.sum(a, axis=-1))
 
 
 def mean_log(a: Array) -> Array:
