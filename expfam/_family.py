@@ -226,6 +226,14 @@ class ExponentialFamily:
         return x
 
 
+def broadcast_to_draws(shape: tuple[int, ...], *params: Array) -> tuple[Array, ...]:
+    """Broadcast per-distribution parameters to ``shape + batch_shape`` for sampling.
+
+    Explicit, so that ``sample(key, eta, shape)`` never relies on rank promotion.
+    """
+    return tuple(jnp.broadcast_to(p, shape + p.shape) for p in params)
+
+
 def _per_row(fn: Any, eta: Array) -> Array:
     """Apply a function of one natural-parameter vector over all batch axes."""
     return jnp.vectorize(fn, signature="(m)->(m,m)")(eta)

@@ -209,3 +209,13 @@ def test_second_call_does_not_recompile(case: Case) -> None:
     assert len(traces) == 1
     assert hash(equal_family) == hash(family)
     assert jax.tree_util.tree_leaves(family) == []
+
+
+@pytest.mark.parametrize("case", ENTRY_CASES, ids=case_ids(ENTRY_CASES))
+def test_sampling_with_batched_parameters(case: Case) -> None:
+    family = case.family
+    eta = jnp.broadcast_to(natural(case), (3, family.num_natural))
+    draws = family.sample(jax.random.key(4), eta, (5,))
+    labels = family.event_shape and jnp.issubdtype(draws.dtype, jnp.integer)
+    assert draws.shape == (5, 3) + (() if labels else family.event_shape)
+    assert bool(jnp.all(family.in_support(draws) if not labels else (draws >= 0)))

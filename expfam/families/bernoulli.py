@@ -13,7 +13,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
 @jax.custom_jvp
@@ -89,8 +89,8 @@ class Bernoulli(ExponentialFamily):
         return raw
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        logits = eta[..., 0]
-        draws = jax.random.bernoulli(key, jax.nn.sigmoid(logits), shape + logits.shape)
+        (logits,) = broadcast_to_draws(shape, eta[..., 0])
+        draws = jax.random.bernoulli(key, jax.nn.sigmoid(logits), logits.shape)
         return draws.astype(eta.dtype)
 
     def cdf(self, eta: Array, x: Array) -> Array:

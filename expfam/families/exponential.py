@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +66,8 @@ class Exponential(ExponentialFamily):
         return _links.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        rate = -eta[..., 0]
-        return jax.random.exponential(key, shape + rate.shape, eta.dtype) / rate
+        (rate,) = broadcast_to_draws(shape, -eta[..., 0])
+        return jax.random.exponential(key, rate.shape, eta.dtype) / rate
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = 1 - exp(-r x)`` as ``-expm1(-r x)`` (0 for x <= 0)."""

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammainc
 
 from expfam import _links, _solve, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 NEWTON_STEPS = 5
 
@@ -137,8 +137,8 @@ class Gamma(ExponentialFamily):
         return jnp.stack([_links.negative(raw[..., 0]), _links.positive(raw[..., 1])], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        rate, k = -eta[..., 0], eta[..., 1]
-        return jax.random.gamma(key, k, shape + k.shape, eta.dtype) / rate
+        rate, k = broadcast_to_draws(shape, -eta[..., 0], eta[..., 1])
+        return jax.random.gamma(key, k, k.shape, eta.dtype) / rate
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0)."""

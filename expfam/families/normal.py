@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
 from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
@@ -100,8 +100,8 @@ class Normal(ExponentialFamily):
         return jnp.stack([raw[..., 0], _links.negative(raw[..., 1])], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        loc, variance = _loc_variance(eta)
-        noise = jax.random.normal(key, shape + loc.shape, eta.dtype)
+        loc, variance = broadcast_to_draws(shape, *_loc_variance(eta))
+        noise = jax.random.normal(key, loc.shape, eta.dtype)
         return loc + jnp.sqrt(variance) * noise
 
     def cdf(self, eta: Array, x: Array) -> Array:
@@ -178,8 +178,8 @@ class NormalKnownVariance(ExponentialFamily):
         return raw / self.variance
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        loc = eta[..., 0] * self.variance
-        noise = jax.random.normal(key, shape + loc.shape, eta.dtype)
+        (loc,) = broadcast_to_draws(shape, eta[..., 0] * self.variance)
+        noise = jax.random.normal(key, loc.shape, eta.dtype)
         return loc + math.sqrt(self.variance) * noise
 
     def cdf(self, eta: Array, x: Array) -> Array:

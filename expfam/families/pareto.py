@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,8 +83,8 @@ class Pareto(ExponentialFamily):
         return _links.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        alpha = -eta[..., 0]
-        return self.minimum * jnp.exp(jax.random.exponential(key, shape + alpha.shape, eta.dtype) / alpha)
+        (alpha,) = broadcast_to_draws(shape, -eta[..., 0])
+        return self.minimum * jnp.exp(jax.random.exponential(key, alpha.shape, eta.dtype) / alpha)
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = 1 - (m / x)^alpha`` as ``-expm1(alpha (log m - log x))`` (0 below m)."""

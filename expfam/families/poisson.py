@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaincc
 
 from expfam import _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +78,8 @@ class Poisson(ExponentialFamily):
         return raw
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        rate = jnp.exp(eta[..., 0])
-        return jax.random.poisson(key, rate, shape + rate.shape).astype(eta.dtype)
+        (rate,) = broadcast_to_draws(shape, jnp.exp(eta[..., 0]))
+        return jax.random.poisson(key, rate, rate.shape).astype(eta.dtype)
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = Q(floor(x) + 1, lambda)``, the regularized upper incomplete gamma function (0 for x < 0)."""
