@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _links
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
 class NegativeLogNormalizer(ExponentialFamily):
@@ -44,5 +44,5 @@ class NegativeLogNormalizer(ExponentialFamily):
 
     def exponential_statistic(self, key: Array, eta: Array, shape: tuple[int, ...]) -> Array:
         """Draws of ``s(x)``: standard exponentials divided by the rate ``-eta``."""
-        rate = -eta[..., 0]
-        return jax.random.exponential(key, shape + rate.shape, eta.dtype) / rate
+        (rate,) = broadcast_to_draws(shape, -eta[..., 0])
+        return jax.random.exponential(key, rate.shape, eta.dtype) / rate

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
 def binomial_expected(n: int, log_p: Array, log_q: Array, f: Array) -> Array:
@@ -88,5 +88,5 @@ class Binomial(ExponentialFamily):
         return raw
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        p = jax.nn.sigmoid(eta[..., 0])
-        return jax.random.binomial(key, float(self.num_trials), p, shape + p.shape, eta.dtype)
+        (p,) = broadcast_to_draws(shape, jax.nn.sigmoid(eta[..., 0]))
+        return jax.random.binomial(key, float(self.num_trials), p, p.shape, eta.dtype)

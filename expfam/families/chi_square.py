@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 LOG_TWO = math.log(2.0)
 
@@ -72,5 +72,5 @@ class ChiSquare(ExponentialFamily):
         return _links.positive(raw) - 1.0
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        nu = eta[..., 0] + 1.0
-        return 2.0 * jnp.exp(jax.random.loggamma(key, nu, shape + nu.shape, eta.dtype))
+        (nu,) = broadcast_to_draws(shape, eta[..., 0] + 1.0)
+        return 2.0 * jnp.exp(jax.random.loggamma(key, nu, nu.shape, eta.dtype))

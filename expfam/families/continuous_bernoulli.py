@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _solve
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 SERIES_TERMS = 14
 NEWTON_STEPS = 4
@@ -141,8 +141,8 @@ class ContinuousBernoulli(ExponentialFamily):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Inverse CDF ``x = log1p(u expm1(eta)) / eta``, as ``1 + log(u + (1 - u) e^-eta) / eta`` for eta > 0."""
-        logit = eta[..., 0]
-        u = jax.random.uniform(key, shape + logit.shape, eta.dtype)
+        (logit,) = broadcast_to_draws(shape, eta[..., 0])
+        u = jax.random.uniform(key, logit.shape, eta.dtype)
         safe = jnp.where(logit == 0, 1.0, logit)
         negative = jnp.log1p(u * jnp.expm1(jnp.minimum(safe, 0.0))) / safe
         positive = 1.0 + jnp.log(u + (1.0 - u) * jnp.exp(-jnp.maximum(safe, 0.0))) / safe

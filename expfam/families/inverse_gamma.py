@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 from expfam.families.gamma import Gamma, shape_from_log_gap
 
 
@@ -102,6 +102,6 @@ class InverseGamma(ExponentialFamily):
         return _links.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        scale, a = -eta[..., 0], -eta[..., 1]
+        scale, a = broadcast_to_draws(shape, -eta[..., 0], -eta[..., 1])
         # In log space: a Gamma draw with a tiny shape underflows to 0 in float32, its log does not.
-        return jnp.exp(jnp.log(scale) - jax.random.loggamma(key, a, shape + a.shape, eta.dtype))
+        return jnp.exp(jnp.log(scale) - jax.random.loggamma(key, a, a.shape, eta.dtype))

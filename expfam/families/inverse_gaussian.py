@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from jax.scipy.special import exp1
 
 from expfam import _links
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 _SERIES_FROM = 50.0
 _SERIES_TERMS = 20
@@ -114,9 +114,9 @@ class InverseGaussian(ExponentialFamily):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Michael, Schucany and Haas (1976): a root of the chi-square transform, chosen by a uniform."""
-        mean, lam = _mean_shape(eta)
+        mean, lam = broadcast_to_draws(shape, *_mean_shape(eta))
         normal_key, uniform_key = jax.random.split(key)
-        size = shape + mean.shape
+        size = mean.shape
         y = jax.random.normal(normal_key, size, eta.dtype) ** 2
         # The smaller root mu + mu^2 y / (2 lam) - mu / (2 lam) sqrt(4 mu lam y + mu^2 y^2),
         # rationalised to 2 lam mu / (2 lam + mu y + sqrt(...)) (no cancellation).

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
 NODES = 256
@@ -106,11 +106,11 @@ class NegativeBinomialBase(ExponentialFamily):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Gamma-Poisson mixture: ``lambda ~ Gamma(r, scale p / (1 - p))``, ``x ~ Poisson(lambda)``."""
-        log_p = eta[..., 0]
+        (log_p,) = broadcast_to_draws(shape, eta[..., 0])
         gamma_key, poisson_key = jax.random.split(key)
         odds = 1.0 / jnp.expm1(-log_p)
-        rate = jax.random.gamma(gamma_key, jnp.full_like(log_p, self.r), shape + log_p.shape, eta.dtype) * odds
-        return jax.random.poisson(poisson_key, rate, shape + log_p.shape).astype(eta.dtype)
+        rate = jax.random.gamma(gamma_key, jnp.full_like(log_p, self.r), log_p.shape, eta.dtype) * odds
+        return jax.random.poisson(poisson_key, rate, log_p.shape).astype(eta.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
