@@ -52,17 +52,23 @@ def dim_from_packed(size: int) -> int:
     return dim
 
 
+def _broadcast_weights(weights: np.ndarray, like: Array) -> Array:
+    """The packing weights broadcast explicitly to the shape of ``like`` (..., d (d + 1) / 2)."""
+    return jnp.broadcast_to(jnp.asarray(weights, like.dtype), like.shape)
+
+
 def pack(matrix: Array) -> Array:
     """Pack symmetric matrices (..., d, d) into (..., d (d + 1) / 2); only the upper triangle is read."""
     rows, cols, weights = packed_indices(matrix.shape[-1])
-    return matrix[..., rows, cols] * jnp.asarray(weights, matrix.dtype)
+    entries = matrix[..., rows, cols]
+    return entries * _broadcast_weights(weights, entries)
 
 
 def unpack(packed: Array) -> Array:
     """The symmetric matrices (..., d, d) whose packing is ``packed`` (..., d (d + 1) / 2)."""
     dim = dim_from_packed(packed.shape[-1])
     rows, cols, weights = packed_indices(dim)
-    values = packed / jnp.asarray(weights, packed.dtype)
+    values = packed / _broadcast_weights(weights, packed)
     matrix = jnp.zeros(packed.shape[:-1] + (dim, dim), packed.dtype)
     matrix = matrix.at[..., rows, cols].set(values)
     return matrix.at[..., cols, rows].set(values)
@@ -71,7 +77,8 @@ def unpack(packed: Array) -> Array:
 def pack_outer(x: Array) -> Array:
     """``pack(x x^T)`` for vectors x (..., d), without forming the matrix."""
     rows, cols, weights = packed_indices(x.shape[-1])
-    return x[..., rows] * x[..., cols] * jnp.asarray(weights, x.dtype)
+    products = x[..., rows] * x[..., cols]
+    return products * _broadcast_weights(weights, products)
 
 
 def pack_lower(lower: Array) -> Array:
