@@ -97,7 +97,7 @@ def test_diagonal_and_unit_agree_with_full(x64: None) -> None:
     np.testing.assert_allclose(expfam.entropy(unit, loc), expfam.entropy(full, eta_f1), rtol=1e-13)
 
 
-@pytest.mark.parametrize("df", [2.01, 5.0, 1e3])
+@pytest.mark.parametrize("df", [2.5, 5.0, 1e3])
 def test_wishart_against_scipy(df: float, x64: None) -> None:
     family = Wishart(3, df=df)
     scale = _covariance(3, 3, 1e3)
