@@ -52,8 +52,8 @@ def dim_from_packed(size: int) -> int:
     return dim
 
 
-def _weights(weights: np.ndarray, like: Array) -> Array:
-    """The packing weights broadcast to ``like``'s shape explicitly (no rank promotion)."""
+def _broadcast_weights(weights: np.ndarray, like: Array) -> Array:
+    """The packing weights broadcast explicitly to the shape of ``like`` (..., d (d + 1) / 2)."""
     return jnp.broadcast_to(jnp.asarray(weights, like.dtype), like.shape)
 
 
@@ -61,14 +61,14 @@ def pack(matrix: Array) -> Array:
     """Pack symmetric matrices (..., d, d) into (..., d (d + 1) / 2); only the upper triangle is read."""
     rows, cols, weights = packed_indices(matrix.shape[-1])
     entries = matrix[..., rows, cols]
-    return entries * _weights(weights, entries)
+    return entries * _broadcast_weights(weights, entries)
 
 
 def unpack(packed: Array) -> Array:
     """The symmetric matrices (..., d, d) whose packing is ``packed`` (..., d (d + 1) / 2)."""
     dim = dim_from_packed(packed.shape[-1])
     rows, cols, weights = packed_indices(dim)
-    values = packed / _weights(weights, packed)
+    values = packed / _broadcast_weights(weights, packed)
     matrix = jnp.zeros(packed.shape[:-1] + (dim, dim), packed.dtype)
     matrix = matrix.at[..., rows, cols].set(values)
     return matrix.at[..., cols, rows].set(values)
@@ -78,7 +78,7 @@ def pack_outer(x: Array) -> Array:
     """``pack(x x^T)`` for vectors x (..., d), without forming the matrix."""
     rows, cols, weights = packed_indices(x.shape[-1])
     products = x[..., rows] * x[..., cols]
-    return products * _weights(weights, products)
+    return products * _broadcast_weights(weights, products)
 
 
 def pack_lower(lower: Array) -> Array:

@@ -395,7 +395,7 @@ REFERENCES: dict[str, Reference] = {
         ([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.5, -0.5, -0.5, 2.0, 0.0, 0.0], [np.nan] * 9),
     ),
     "MultivariateNormalDiag": Reference(
-        lambda f, s: st.multivariate_normal(s["loc"], np.diag(s["scale"] ** 2)),
+        lambda f, s: st.multivariate_normal(s["loc"], np.diag(s["scale"] ** 2), allow_singular=True),
         continuous,
         None,
         ([np.inf, 0.0, 0.0], [0.0, np.nan, 0.0]),

@@ -58,7 +58,8 @@ def test_von_mises_against_mpmath_and_scipy(kappa: float, x64: None) -> None:
         g = _mp_log_normalizer(kappa, 2)
         expected = [float(mp.mpf(kappa) * mp.cos(mp.mpf(float(t)) - mp.mpf(loc)) - g) for t in x]
     got = np.asarray(expfam.log_prob(family, jnp.broadcast_to(eta, (4, 2)), x))
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # log q = eta . T - g: at the mode both terms are ~kappa, so the error floor is ~kappa eps absolute.
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=2 * np.finfo(np.float64).eps * kappa)
     if kappa <= 1e3:  # scipy's own error grows with kappa
         np.testing.assert_allclose(got, st.vonmises(kappa, loc=loc).logpdf(x), rtol=1e-9)
 
@@ -85,7 +86,7 @@ def test_inverse_map_float32(dtype: str) -> None:
     up to kappa = 1e2, and in expectation coordinates everywhere."""
     family = VonMisesFisher(3)
     kappa = jnp.asarray(CONCENTRATIONS)
-    eta = kappa[:, None] * jnp.asarray([0.0, 0.6, 0.8])
+    eta = kappa[:, None] * jnp.asarray([[0.0, 0.6, 0.8]])
     chi = family.expectation(eta)
     back = family.natural_from_expectation(chi)
     tol = 1e-5 if dtype == "float32" else 1e-12
@@ -128,8 +129,8 @@ def test_von_mises_finite_loss_and_gradient(log_kappa: float, loc: float, x: flo
             assert np.all(np.isfinite(np.asarray(hessian)))
 
 
-# 15 examples, each in float32 and float64, eagerly and under jit, in dimensions 3 and 50.
-@settings(max_examples=15, deadline=None)
+# 8 examples, each in float32 and float64, eagerly and under jit, in dimensions 3 and 50.
+@settings(max_examples=8, deadline=None)
 @given(log_kappa=hs.floats(-8.0, 5.0), seed=hs.integers(0, 2**16))
 def test_vmf_finite_loss_and_gradient(log_kappa: float, seed: int) -> None:
     for dtype in ("float32", "float64"):

@@ -93,4 +93,5 @@ class MultivariateNormalDiag(ExponentialFamily):
         return self._flat(_NORMAL.link(self._pairs(raw)))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        return _NORMAL.sample(key, self._pairs(eta), shape)
+        pairs = self._pairs(eta)
+        return _NORMAL.sample(key, jnp.broadcast_to(pairs, shape + pairs.shape), ())

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -133,10 +134,10 @@ def sample_unit(key: Array, eta: Array, p: int, shape: tuple[int, ...]) -> Array
         accept = kappa * w + (p - 1.0) * jnp.log1p(-x0 * w) - c >= log_u
         return w, one_minus_w, accept
 
-    def cond(state: tuple[Array, Array, Array, Array]) -> Array:
+    def cond(state: Any) -> Array:
         return ~jnp.all(state[3])
 
-    def body(state: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
+    def body(state: Any) -> Any:
         i, w, one_minus_w, done = state
         w_new, omw_new, accept = draw(jax.random.fold_in(key, i))
         take = accept & ~done
