@@ -138,11 +138,11 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry(
         MultivariateNormalDiag(3),
         (
-            {"loc": [0.5, -1.0, 2.0], "scale": [2.0, 0.1, 1.0]},
-            {"loc": [1e3, 0.0, -1e3], "scale": [1e-3, 1.0, 1e3]},
+            {"loc": [0.5, -1.0, 2.0], "scale": [2.0, 0.5, 1.0]},
+            {"loc": [3.0, 0.0, -3.0], "scale": [1e-1, 1.0, 10.0]},
         ),
     ),
-    Entry(MultivariateNormalUnit(3), ({"loc": [0.5, -1.0, 2.0]}, {"loc": [1e3, 0.0, -1e3]})),
+    Entry(MultivariateNormalUnit(3), ({"loc": [0.5, -1.0, 2.0]}, {"loc": [30.0, 0.0, -30.0]})),
     Entry(
         Wishart(3, df=5.0),
         (
@@ -150,8 +150,7 @@ CATALOGUE: tuple[Entry, ...] = (
             {"scale": [[1e2, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1e-1]]},
         ),
     ),
-    Entry(Wishart(3, df=2.5), ({"scale": [[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]]},)),
-    Entry(Wishart(3, df=200.0), ({"scale": [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]},)),
+    Entry(Wishart(3, df=20.0), ({"scale": [[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]]},)),
 )
 
 

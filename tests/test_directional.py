@@ -113,8 +113,8 @@ def _loss_and_grad(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Arra
     return (jax.jit(fn) if jit else fn)(eta)
 
 
-# 20 examples, each checked in float32 and float64, eagerly and under jit.
-@settings(max_examples=20, deadline=None)
+# 8 examples, each checked in float32 and float64, eagerly and under jit.
+@settings(max_examples=8, deadline=None)
 @given(log_kappa=hs.floats(-8.0, 5.0), loc=hs.floats(-np.pi, np.pi), x=hs.floats(-10.0, 10.0))
 def test_von_mises_finite_loss_and_gradient(log_kappa: float, loc: float, x: float) -> None:
     for dtype in ("float32", "float64"):
@@ -129,8 +129,8 @@ def test_von_mises_finite_loss_and_gradient(log_kappa: float, loc: float, x: flo
             assert np.all(np.isfinite(np.asarray(hessian)))
 
 
-# 8 examples, each in float32 and float64, eagerly and under jit, in dimensions 3 and 50.
-@settings(max_examples=8, deadline=None)
+# 4 examples, each in float32 and float64, eagerly and under jit, in dimensions 3 and 50.
+@settings(max_examples=4, deadline=None)
 @given(log_kappa=hs.floats(-8.0, 5.0), seed=hs.integers(0, 2**16))
 def test_vmf_finite_loss_and_gradient(log_kappa: float, seed: int) -> None:
     for dtype in ("float32", "float64"):

@@ -126,8 +126,8 @@ def _finite_loss_and_gradient(family: expfam.ExponentialFamily, eta: jax.Array, 
         assert np.all(np.isfinite(np.asarray(grad))), grad
 
 
-# 15 examples, each in float32 (condition <= 1e4) and float64 (condition <= 1e8), eager and jit.
-@settings(max_examples=15, deadline=None)
+# 8 examples, each in float32 (condition <= 1e4) and float64 (condition <= 1e8), eager and jit.
+@settings(max_examples=8, deadline=None)
 @given(log_condition=hs.floats(0.0, 8.0), seed=hs.integers(0, 2**16), shift=hs.floats(-1e3, 1e3))
 def test_mvn_finite_loss_and_gradient(log_condition: float, seed: int, shift: float) -> None:
     for dtype, limit in (("float32", 4.0), ("float64", 8.0)):
@@ -139,8 +139,8 @@ def test_mvn_finite_loss_and_gradient(log_condition: float, seed: int, shift: fl
             _finite_loss_and_gradient(family, eta, family.sample(jax.random.key(seed), eta, (2,)))
 
 
-# 15 examples, each in float32 and float64, eager and jit.
-@settings(max_examples=15, deadline=None)
+# 8 examples, each in float32 and float64, eager and jit.
+@settings(max_examples=8, deadline=None)
 @given(log_condition=hs.floats(0.0, 4.0), seed=hs.integers(0, 2**16), log_df=hs.floats(0.35, 5.0))
 def test_wishart_finite_loss_and_gradient(log_condition: float, seed: int, log_df: float) -> None:
     for dtype in ("float32", "float64"):

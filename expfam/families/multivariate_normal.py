@@ -123,7 +123,8 @@ class MultivariateNormal(ExponentialFamily):
         )
         quad = quad * (w[:, None] * w[None, :])
         a = jnp.arange(self.dim)[:, None]
-        cross = (mu[..., None, cols] * s[..., a, rows[None, :]] + mu[..., None, rows] * s[..., a, cols[None, :]]) * w
+        cross = mu[..., None, cols] * s[..., a, rows[None, :]] + mu[..., None, rows] * s[..., a, cols[None, :]]
+        cross = cross * jnp.broadcast_to(w, cross.shape)
         top = jnp.concatenate([s, cross], axis=-1)
         bottom = jnp.concatenate([jnp.swapaxes(cross, -1, -2), quad], axis=-1)
         return jnp.concatenate([top, bottom], axis=-2)
