@@ -70,7 +70,7 @@ def test_mvn_log_prob_against_mpmath(condition: float, x64: None) -> None:
     x = np.asarray(family.sample(jax.random.key(1), jnp.asarray(eta), (4,)))
     got = np.asarray(expfam.log_prob(family, jnp.broadcast_to(jnp.asarray(eta), (4, eta.size)), x))
     expected = np.array([_mp_mvn_log_prob(eta, row, d) for row in x])
-    tol = max(1e-12, 2e-16 * condition)
+    tol = max(1e-12, 4.5e-16 * condition)  # about 2 eps x condition number
     np.testing.assert_allclose(got, expected, rtol=tol)
     np.testing.assert_allclose(got, st.multivariate_normal(loc, cov).logpdf(x), rtol=max(tol, 1e-9))
 
@@ -105,7 +105,8 @@ def test_wishart_against_scipy(df: float, x64: None) -> None:
     x = np.asarray(family.sample(jax.random.key(0), eta, (6,)))
     dist = st.wishart(df=df, scale=scale)
     got = np.asarray(expfam.log_prob(family, jnp.broadcast_to(eta, (6, 6)), x))
-    np.testing.assert_allclose(got, dist.logpdf(np.moveaxis(x, 0, -1)), rtol=1e-10)
+    # scipy's own Wishart log-density loses digits near df = dim - 1 (df = 2.5 for dim 3)
+    np.testing.assert_allclose(got, dist.logpdf(np.moveaxis(x, 0, -1)), rtol=1e-9)
     np.testing.assert_allclose(float(expfam.entropy(family, eta)), dist.entropy(), rtol=1e-10)
 
 

@@ -99,5 +99,7 @@ class Multinomial(ExponentialFamily):
         return raw
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        p = jax.nn.softmax(eta, axis=-1)
-        return jax.random.multinomial(key, float(self.num_trials), p, shape=shape + p.shape, dtype=eta.dtype)
+        # Counts of num_trials categorical draws (jax.random.multinomial's shape convention
+        # differs between jax releases).
+        labels = jax.random.categorical(key, eta, axis=-1, shape=(self.num_trials, *shape, *eta.shape[:-1]))
+        return jnp.sum(jax.nn.one_hot(labels, self.num_classes, dtype=eta.dtype), axis=0)
