@@ -201,11 +201,13 @@ def _bessel_ratio_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array
     return a, (1.0 - (2.0 * v + 1.0) * ratio_over_x - a * a) * x_dot
 
 
+@jax.jit
 def log_ive(v: Array | float, x: Array) -> Array:
     """``log(I_v(x) e^(-x))`` for v >= 0 and x > 0 (see the module docstring for the method)."""
     return _log_ive(*_broadcast(v, x))
 
 
+@jax.jit
 def log_iv_normalized(v: Array | float, x: Array) -> Array:
     """``log(Gamma(v + 1) I_v(x) / (x/2)^v)`` for v >= 0 and x >= 0; 0 at x = 0, about ``x^2 / (4 (v+1))`` near it.
 
@@ -214,11 +216,13 @@ def log_iv_normalized(v: Array | float, x: Array) -> Array:
     return _log_iv_normalized(*_broadcast(v, x))
 
 
+@jax.jit
 def bessel_ratio(v: Array | float, x: Array) -> Array:
     """``A_v(x) = I_{v+1}(x) / I_v(x)`` for v >= 0 and x >= 0; ``A_v(0) = 0``."""
     return _bessel_ratio(*_broadcast(v, x))
 
 
+@jax.jit
 def bessel_ratio_over_x(v: Array | float, x: Array) -> Array:
     """``A_v(x) / x`` for v >= 0 and x >= 0, equal to ``1 / (2 (v + 1))`` at x = 0 (no custom derivative)."""
     return _recurrence(*_broadcast(v, x))[1]

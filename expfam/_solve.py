@@ -21,18 +21,27 @@ if TYPE_CHECKING:
 Array = jax.Array
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+@functools.partial(jax.jit, static_argnums=0)
 def invert_expectation(family: ExponentialFamily, chi: Array) -> Array:
-    """eta with ``family.expectation(eta) == chi``, from ``family.solve_natural``."""
+    """eta with ``family.expectation(eta) == chi``, from ``family.solve_natural``.
+
+    Compiled once per family, shape and dtype, so that eager calls do not trace the solver's
+    loop afresh each time.
+    """
+    return _invert(family, chi)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _invert(family: ExponentialFamily, chi: Array) -> Array:
     return family.solve_natural(chi)
 
 
-@invert_expectation.defjvp
+@_invert.defjvp
 def _invert_expectation_jvp(
     family: ExponentialFamily, primals: tuple[Array], tangents: tuple[Array]
 ) -> tuple[Array, Array]:
     (chi,), (chi_dot,) = primals, tangents
-    eta = invert_expectation(family, chi)
+    eta = _invert(family, chi)
     eta_dot = jnp.linalg.solve(family.fisher(eta), chi_dot[..., None])[..., 0]
     return eta, eta_dot
 

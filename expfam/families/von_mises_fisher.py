@@ -108,6 +108,7 @@ def solve_natural(chi: Array, p: int) -> Array:
     return kappa[..., None] * _unit(chi, r)
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3))
 def sample_unit(key: Array, eta: Array, p: int, shape: tuple[int, ...]) -> Array:
     """Samples of shape ``shape + batch + (p,)`` by Wood's (1994) rejection algorithm.
 
