@@ -1,8 +1,15 @@
-"""The common battery every family passes (rows come from tests/registry.py)."""
+"""The common battery every family passes (rows come from tests/registry.py).
+
+The math of each check lives in a module-level function compiled with the family as a static
+argument, so each family compiles once per check and dtype however many examples it has (eager
+evaluation compiles every primitive on first use, which made the battery slow); the first
+example of each catalogue entry is also checked eagerly and under vmap.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from typing import Any
 
@@ -17,10 +24,17 @@ from registry import CASES, ENTRY_CASES, REFERENCES, Case, case_ids, scipy_distr
 import expfam
 from expfam._catalogue import CATALOGUE
 
-# Every example eagerly; the first example of each catalogue entry also under jit and vmap.
-MODE_CASES = [pytest.param(case, "eager", id=f"{case.id}-eager") for case in CASES] + [
-    pytest.param(case, mode, id=f"{case.id}-{mode}") for case in ENTRY_CASES for mode in ("jit", "vmap")
+# Every example under jit; the first example of each catalogue entry also eagerly and under vmap.
+MODE_CASES = [pytest.param(case, "jit", id=f"{case.id}-jit") for case in CASES] + [
+    pytest.param(case, mode, id=f"{case.id}-{mode}") for case in ENTRY_CASES for mode in ("eager", "vmap")
 ]
+
+
+@functools.cache
+def compiled(fn: Any) -> Any:
+    """``jax.jit(fn)`` with the family (argument 0) static, one object per function, so that it
+    compiles once per family, shape and dtype."""
+    return jax.jit(fn, static_argnums=0)
 
 
 def natural(case: Case, dtype: Any = None) -> jax.Array:
@@ -39,13 +53,13 @@ def as_float64(x: jax.Array) -> np.ndarray:
     return x.astype(np.float64) if np.issubdtype(x.dtype, np.floating) else x
 
 
-def in_mode(mode: str, fn: Any, *batched: jax.Array) -> jax.Array:
-    """Evaluate ``fn(*batched)`` eagerly, under jit, or row by row under vmap."""
+def in_mode(mode: str, fn: Any, family: expfam.ExponentialFamily, *batched: jax.Array) -> jax.Array:
+    """Evaluate ``fn(family, *batched)`` eagerly, compiled, or row by row under vmap."""
     if mode == "eager":
-        return fn(*batched)
+        return fn(family, *batched)
     if mode == "jit":
-        return jax.jit(fn)(*batched)
-    return jax.vmap(fn)(*batched)
+        return compiled(fn)(family, *batched)
+    return jax.vmap(functools.partial(fn, family))(*batched)
 
 
 def test_every_family_has_a_reference() -> None:
@@ -60,7 +74,7 @@ def test_log_prob_matches_scipy(case: Case, mode: str, dtype: str) -> None:
         pytest.skip("scipy has no such distribution")
     x = draw(case, 16)
     eta = jnp.broadcast_to(natural(case), (16, case.family.num_natural))
-    actual = in_mode(mode, lambda e, s: expfam.log_prob(case.family, e, s), eta, x)
+    actual = in_mode(mode, expfam.log_prob, case.family, eta, x)
     expected = case.reference.logpdf(dist, as_float64(x))
     assert actual.dtype == jnp.dtype(dtype)
     # A float32 draw can underflow to a boundary that scipy's support includes and expfam's
@@ -79,11 +93,43 @@ def test_density_integrates_to_one(case: Case, x64: None) -> None:
     assert abs(mass - 1) < 1e-8
 
 
+@compiled
+def _at_point(family: expfam.ExponentialFamily, eta: jax.Array) -> dict[str, Any]:
+    """Everything the single-point checks compare, in one compiled function per family and dtype.
+
+    With ``chi, elc`` = q's own target ``(g'(eta), E[log h])`` and ``H(e) = cross_entropy(e, chi, elc)``:
+    closed forms and their autodiff versions; the gradients of H in chi and elc; the Hessian of H
+    and its forward derivative along ones; g' after the inverse map and after a trip through the
+    source parameters.
+    """
+    chi, elc = family.distribution_target(eta)
+
+    def loss(e: jax.Array) -> jax.Array:
+        return expfam.cross_entropy(family, e, chi, elc)
+
+    d_chi, d_elc = jax.grad(lambda c, l: expfam.cross_entropy(family, eta, c, l), argnums=(0, 1))(chi, elc)
+    source = family.source_from_natural(eta)
+    return {
+        "expectation": chi,
+        "autodiff_expectation": family.autodiff_expectation(eta),
+        "fisher": family.fisher(eta),
+        "autodiff_fisher": family.autodiff_fisher(eta),
+        "d_chi": d_chi,
+        "d_elc": d_elc,
+        "hessian": jax.hessian(loss)(eta),
+        "forward": jax.jvp(loss, (eta,), (jnp.ones_like(eta),))[1],
+        "expected_forward": jnp.sum(family.expectation(eta) - chi),
+        "from_inverse": family.expectation(family.natural_from_expectation(chi)),
+        "from_source": family.expectation(family.natural_from_source(**source)),
+        "source": source,
+    }
+
+
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_closed_forms_match_autodiff(case: Case, dtype: str) -> None:
-    eta = natural(case)
-    assert_close(case.family.expectation(eta), case.family.autodiff_expectation(eta), dtype)
-    assert_close(case.family.fisher(eta), case.family.autodiff_fisher(eta), dtype, loose=5)
+    at = _at_point(case.family, natural(case))
+    assert_close(at["expectation"], at["autodiff_expectation"], dtype)
+    assert_close(at["fisher"], at["autodiff_fisher"], dtype, loose=5)
 
 
 @pytest.mark.parametrize(("case", "mode"), MODE_CASES)
@@ -92,31 +138,27 @@ def test_gradient_is_expectation_minus_target(case: Case, mode: str, dtype: str)
     eta = jnp.broadcast_to(natural(case), (n, family.num_natural))
     x = draw(case, n, seed=1)
     chi, _ = family.target(x)
-
-    def row_gradient(e: jax.Array, s: jax.Array) -> jax.Array:
-        return jax.grad(lambda v: jnp.sum(expfam.nll(family, v, s)))(e)
-
-    gradient = in_mode(mode, row_gradient, eta, x)
+    gradient = in_mode(mode, _nll_gradient, family, eta, x)
     assert_close(gradient, family.expectation(eta) - chi, dtype, floor=1e-3)
+
+
+def _nll_gradient(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> jax.Array:
+    return jax.grad(lambda e: jnp.sum(expfam.nll(family, e, x)))(eta)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_gradient_in_target_coordinates(case: Case, dtype: str) -> None:
-    family, eta = case.family, natural(case)
-    chi, elc = family.distribution_target(eta)
-    d_chi, d_elc = jax.grad(lambda c, l: expfam.cross_entropy(family, eta, c, l), argnums=(0, 1))(chi, elc)
-    assert_close(d_chi, -eta, dtype)
-    assert float(d_elc) == -1.0
+    eta = natural(case)
+    at = _at_point(case.family, eta)
+    assert_close(at["d_chi"], -eta, dtype)
+    assert float(at["d_elc"]) == -1.0
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_hessian_is_fisher(case: Case, dtype: str) -> None:
-    family, eta = case.family, natural(case)
-    chi, elc = family.distribution_target(eta)
-    hessian = jax.hessian(lambda e: expfam.cross_entropy(family, e, chi, elc))(eta)
-    assert_close(hessian, family.fisher(eta), dtype)
-    _, forward = jax.jvp(lambda e: expfam.cross_entropy(family, e, chi, elc), (eta,), (jnp.ones_like(eta),))
-    assert_close(forward, jnp.sum(family.expectation(eta) - chi), dtype, floor=1e-3)
+    at = _at_point(case.family, natural(case))
+    assert_close(at["hessian"], at["fisher"], dtype)
+    assert_close(at["forward"], at["expected_forward"], dtype, floor=1e-3)
 
 
 @pytest.mark.parametrize("case", ENTRY_CASES, ids=case_ids(ENTRY_CASES))
@@ -125,22 +167,22 @@ def test_check_grads(case: Case, x64: None) -> None:
     chi, elc = family.target(draw(case, 3))
     # Second-order finite differences carry ~1e-5 relative noise where third derivatives are
     # large (small scales, tiny NegativeBinomial r): compare at 1e-4.
-    check_grads(
-        lambda e: expfam.cross_entropy(family, e, chi, elc), (eta,), order=2, modes=["fwd", "rev"], rtol=1e-4, atol=1e-4
-    )
+    # (compiled: the derivatives are those of the traced function, and eager op-by-op evaluation
+    # of every finite difference made this the slowest test)
+    loss = jax.jit(lambda e: expfam.cross_entropy(family, e, chi, elc))
+    check_grads(loss, (eta,), order=2, modes=["fwd", "rev"], rtol=1e-4, atol=1e-4)
     # and the inverse map, differentiated implicitly where it is solved numerically
     # (step 1e-6: expectation parameters can be small, e.g. 4e-3 for NegativeBinomial(0.01))
-    check_grads(family.natural_from_expectation, (family.expectation(eta),), order=1, modes=["fwd", "rev"], eps=1e-6)
+    inverse = jax.jit(family.natural_from_expectation)
+    check_grads(inverse, (family.expectation(eta),), order=1, modes=["fwd", "rev"], eps=1e-6)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_round_trips(case: Case, dtype: str) -> None:
-    family, eta = case.family, natural(case)
-    chi = family.expectation(eta)
-    assert_close(family.expectation(family.natural_from_expectation(chi)), chi, dtype)
-    back = family.natural_from_source(**family.source_from_natural(eta))
-    assert_close(family.expectation(back), chi, dtype)
-    for key, value in family.source_from_natural(eta).items():
+    at = _at_point(case.family, natural(case))
+    assert_close(at["from_inverse"], at["expectation"], dtype)
+    assert_close(at["from_source"], at["expectation"], dtype)
+    for key, value in at["source"].items():
         assert_close(value, jnp.asarray(case.source[key]), dtype, loose=5)
 
 
@@ -152,10 +194,11 @@ def _pairs(case: Case) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_kl_is_a_divergence(case: Case, dtype: str) -> None:
     family, eta_p = case.family, natural(case)
-    assert abs(float(expfam.kl_divergence(family, eta_p, eta_p))) <= tolerance(dtype) * 10
+    kl = compiled(expfam.kl_divergence)
+    assert abs(float(kl(family, eta_p, eta_p))) <= tolerance(dtype) * 10
     for other in _pairs(case):
         eta_q = family.natural_from_source(**{k: jnp.asarray(v) for k, v in other.items()})
-        assert float(expfam.kl_divergence(family, eta_p, eta_q)) >= -tolerance(dtype)
+        assert float(kl(family, eta_p, eta_q)) >= -tolerance(dtype)
 
 
 def _monte_carlo(values: np.ndarray) -> tuple[float, float]:
@@ -171,15 +214,22 @@ def test_cross_entropy_and_kl_match_monte_carlo(case: Case, x64: None) -> None:
     x = draw(case, 40_000, seed=2)
     if np.ptp(np.asarray(x)) == 0:
         pytest.skip("every draw is the same value: a Monte Carlo estimate says nothing here")
-    nll_q = np.asarray(expfam.nll(family, eta_q, x))
-    nll_p = np.asarray(expfam.nll(family, eta_p, x))
+    nll_q, nll_p, cross, kl = (np.asarray(v) for v in _cross_entropy_and_kl(family, eta_p, eta_q, x))
 
     mean, error = _monte_carlo(nll_q)
-    cross = float(expfam.cross_entropy(family, eta_q, *family.distribution_target(eta_p)))
-    assert abs(cross - mean) <= 5 * error + 1e-9 * abs(mean)
+    assert abs(float(cross) - mean) <= 5 * error + 1e-9 * abs(mean)
 
     mean, error = _monte_carlo(nll_q - nll_p)
-    assert abs(float(expfam.kl_divergence(family, eta_p, eta_q)) - mean) <= 5 * error + 1e-12
+    assert abs(float(kl) - mean) <= 5 * error + 1e-12
+
+
+@compiled
+def _cross_entropy_and_kl(
+    family: expfam.ExponentialFamily, eta_p: jax.Array, eta_q: jax.Array, x: jax.Array
+) -> tuple[jax.Array, ...]:
+    """nll of the draws x under q and p, H(p, q) from p's prepared target, and KL(p || q)."""
+    cross = expfam.cross_entropy(family, eta_q, *family.distribution_target(eta_p))
+    return expfam.nll(family, eta_q, x), expfam.nll(family, eta_p, x), cross, expfam.kl_divergence(family, eta_p, eta_q)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
@@ -193,16 +243,22 @@ def test_entropy_matches_scipy(case: Case, x64: None) -> None:
             reference = dist.entropy()
         except RuntimeWarning as warning:  # scipy's own series did not converge
             pytest.skip(f"no reliable scipy reference: {warning}")
-    assert_close(expfam.entropy(case.family, natural(case)), reference, "float64", loose=1e3, floor=1.0)
+    entropy = compiled(expfam.entropy)(case.family, natural(case))
+    assert_close(entropy, reference, "float64", loose=1e3, floor=1.0)
+
+
+@compiled
+def _moments(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> tuple[jax.Array, ...]:
+    """Mean sufficient statistics of the draws x, and g'(eta), g''(eta)."""
+    return jnp.mean(family.target(x)[0], axis=0), family.expectation(eta), family.fisher(eta)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_sample_moments_match_expectation(case: Case, x64: None) -> None:
-    family, eta = case.family, natural(case)
     n = 40_000
-    chi, _ = family.target(draw(case, n, seed=3))
-    standard_error = np.sqrt(np.diagonal(np.asarray(family.fisher(eta))) / n)
-    deviation = np.abs(np.mean(np.asarray(chi), axis=0) - np.asarray(family.expectation(eta)))
+    mean_chi, expectation, fisher = (np.asarray(v) for v in _moments(case.family, natural(case), draw(case, n, seed=3)))
+    standard_error = np.sqrt(np.diagonal(fisher) / n)
+    deviation = np.abs(mean_chi - expectation)
     assert np.all(deviation <= 5 * standard_error + 1e-12), (deviation, standard_error)
 
 
