@@ -157,3 +157,20 @@ CATALOGUE: tuple[Entry, ...] = (
 def family_names() -> list[str]:
     """Class names of the catalogue's families, without repeats, in catalogue order."""
     return list(dict.fromkeys(type(entry.family).__name__ for entry in CATALOGUE))
+
+
+def families() -> list[ExponentialFamily]:
+    """The catalogue's families, each configuration once, in catalogue order."""
+    return list(dict.fromkeys(entry.family for entry in CATALOGUE))
+
+
+def first_examples() -> list[tuple[ExponentialFamily, dict[str, Any]]]:
+    """One ``(family, example)`` per family class: its first configuration and first example point.
+
+    The training-level checks (links at a sample, cross-entropy minimization = maximum
+    likelihood) run over these, one per class, to keep their compile time small.
+    """
+    first: dict[str, tuple[ExponentialFamily, dict[str, Any]]] = {}
+    for entry in CATALOGUE:
+        first.setdefault(type(entry.family).__name__, (entry.family, entry.examples[0]))
+    return list(first.values())

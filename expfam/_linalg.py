@@ -11,8 +11,6 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
-from expfam import _links, _packing
-
 Array = jax.Array
 
 
@@ -48,16 +46,3 @@ def is_positive_definite(matrix: Array) -> Array:
     """Boolean mask over the batch: does the Cholesky factorization succeed (finite, positive diagonal)?"""
     diagonal = jnp.diagonal(cholesky(matrix), axis1=-2, axis2=-1)
     return jnp.all(jnp.isfinite(diagonal) & (diagonal > 0), axis=-1) & jnp.all(jnp.isfinite(matrix), axis=(-2, -1))
-
-
-def gram_from_packed_cholesky(raw: Array) -> Array:
-    """``L L^T`` from unconstrained outputs (..., d (d + 1) / 2): positive definite for every input.
-
-    L is lower triangular as ``_packing.unpack_lower`` reads ``raw`` (the diagonal first, then
-    L_ji for each i < j in the row order of the upper triangle), with its diagonal passed
-    through ``_links.positive`` (softplus).
-    """
-    dim = _packing.dim_from_packed(raw.shape[-1])
-    diagonal = _links.positive(raw[..., :dim])
-    lower = _packing.unpack_lower(jnp.concatenate([diagonal, raw[..., dim:]], axis=-1))
-    return lower @ jnp.swapaxes(lower, -1, -2)

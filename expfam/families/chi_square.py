@@ -68,8 +68,10 @@ class ChiSquare(ExponentialFamily):
         return -(eta[..., 0] + 1.0)
 
     def link(self, raw: Array) -> Array:
-        """``eta = positive(raw) - 1``: half the degrees of freedom is ``softplus(raw) + tiny``."""
-        return _links.positive(raw) - 1.0
+        """``eta = greater_than(raw, -1) = -1 + (softplus(raw) + gap)``: half the degrees of freedom
+        ``eta + 1`` is ``softplus(raw)``, floored at the float spacing just above -1 (``gap``,
+        ``2^-24`` in float32, ``2^-53`` in float64), so that ``eta > -1`` holds in floating point."""
+        return _links.greater_than(raw, -1.0)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (nu,) = broadcast_to_draws(shape, eta[..., 0] + 1.0)

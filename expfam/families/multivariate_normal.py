@@ -22,11 +22,13 @@ Expectation ``(mu, pack(Sigma + mu mu^T))`` with ``mu = L^{-T} z`` and ``Sigma =
 Inverse: ``mu = chi_1``, ``Sigma = unpack(chi_2) - mu mu^T`` (must be positive definite),
 ``P = Sigma^{-1}`` through the Cholesky factor of Sigma.
 
-Link from R^M: ``eta_1 = raw_1``; the remaining d (d + 1) / 2 outputs fill a lower-triangular
-L as ``_packing.unpack_lower`` reads them (the diagonal first, then L_ji for each i < j in the
-row order of the upper triangle), the diagonal through ``positive`` (softplus), and
-``eta_2 = pack(-L L^T / 2)``, so the precision is ``L L^T``.
-Every raw vector gives a valid natural parameter.
+Link from R^M: ``eta_1 = raw_1``, ``eta_2 = pack(-A)`` with ``A = E^{1/2} C E^{1/2}`` from the
+remaining d (d + 1) / 2 outputs (``_links.positive_definite_from_raw``): ``-eta_2``'s diagonal is
+``e_i = softplus(raw_i) + tiny / eps``, and C is a correlation matrix with eigenvalues at least
+``_links.CORRELATION_FLOOR`` (1e-3), so the precision ``P = 2 A`` is positive definite in floating
+point for every finite raw vector (a rounded ``L L^T`` with an arbitrary Cholesky factor L is not).
+The link reaches every precision whose correlation matrix has smallest eigenvalue >= 1e-3 (in two
+dimensions: correlations up to 0.999); for d = 1 it is the Normal's link.
 
 Sampling: ``x = mu + L^{-T} e`` with e standard normal, so that ``Cov(x) = (L L^T)^{-1}``.
 """
@@ -40,7 +42,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
-from expfam import _linalg, _packing
+from expfam import _linalg, _links, _packing
 from expfam._family import Array, ExponentialFamily, _per_row
 
 
@@ -152,11 +154,11 @@ class MultivariateNormal(ExponentialFamily):
         return jnp.full_like(eta[..., 0], -0.5 * self.dim * math.log(2 * math.pi))
 
     def link(self, raw: Array) -> Array:
-        """``(raw_1, pack(-L L^T / 2))`` with L lower triangular from the remaining outputs,
-        its diagonal through ``positive`` (softplus): see the module docstring."""
+        """``(raw_1, pack(-E^{1/2} C E^{1/2}))``, ``E`` the softplus scales and ``C`` a correlation
+        matrix with eigenvalues >= 1e-3 from the remaining outputs (``_links.positive_definite_from_raw``;
+        see the module docstring): valid in floating point for every finite input."""
         raw_1, raw_2 = self._split(raw)
-        precision = _linalg.gram_from_packed_cholesky(raw_2)
-        return jnp.concatenate([raw_1, _packing.pack(-0.5 * precision)], axis=-1)
+        return jnp.concatenate([raw_1, _packing.pack(-_links.positive_definite_from_raw(raw_2))], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         mean = self._mean_covariance(eta)[0]

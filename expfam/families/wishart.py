@@ -18,8 +18,9 @@ Expected log carrier from ``E[log |X|] = psi_d(n/2) + d log 2 + log |V|``.
 
 Support: symmetric positive-definite matrices (Cholesky succeeds; symmetric to within
 ``sqrt(eps)`` of the largest entry). Only the upper triangle enters T and log h.
-Link: as the multivariate normal's precision, ``P = L L^T`` from a lower-triangular L with a
-softplus diagonal (``_linalg.gram_from_packed_cholesky``). Sampling: Bartlett's decomposition.
+Link: as the multivariate normal's precision, ``H = -E^{1/2} C E^{1/2}`` with softplus scales E
+and a correlation matrix C of eigenvalues >= 1e-3 (``_links.positive_definite_from_raw``): valid in
+floating point for every finite raw vector. Sampling: Bartlett's decomposition.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam import _linalg, _packing, _special
+from expfam import _linalg, _links, _packing, _special
 from expfam._family import Array, ExponentialFamily, _per_row
 
 
@@ -116,8 +117,10 @@ class Wishart(ExponentialFamily):
         return 0.5 * (self.df - self.dim - 1.0) * mean_log_det - self._log_normalizer_constant(eta.dtype)
 
     def link(self, raw: Array) -> Array:
-        """``pack(-L L^T / 2)``, L lower triangular with a softplus diagonal: any raw vector is valid."""
-        return _packing.pack(-0.5 * _linalg.gram_from_packed_cholesky(raw))
+        """``pack(-E^{1/2} C E^{1/2})``: ``-H``'s diagonal ``e_i = softplus(raw_i) + tiny / eps`` and a
+        correlation matrix C with eigenvalues >= 1e-3 from the remaining outputs
+        (``_links.positive_definite_from_raw``): any finite raw vector is valid."""
+        return _packing.pack(-_links.positive_definite_from_raw(raw))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Bartlett: ``X = C A A^T C^T`` with ``V = C C^T``, A lower triangular,
