@@ -106,7 +106,10 @@ def mirror_descent(families: Families, learning_rate: optax.ScalarOrSchedule) ->
 
     ``eta_new = eta(chi - lr dL/deta)`` with ``chi = g'(eta)``; the returned update is
     ``eta_new - eta``. The step must keep ``chi`` in the expectation domain; for a
-    cross-entropy loss any ``lr`` in (0, 1] does.
+    cross-entropy loss any ``lr`` in (0, 1] does. ``optax.apply_updates`` then forms
+    ``eta + (eta_new - eta)``, which equals ``eta_new`` up to a rounding error of about
+    ``eps |eta|``: from a start far out in the natural domain (``|eta| >> |eta_new|``) the landing
+    point carries that absolute error.
 
     Args:
         families: one family, or a pytree of families matching the parameters.

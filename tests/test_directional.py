@@ -145,3 +145,13 @@ def test_vmf_finite_loss_and_gradient(log_kappa: float, seed: int) -> None:
                     loss, grad = _loss_and_grad(family, eta, x, jit)
                     assert np.isfinite(float(loss)), (dtype, p, jit)
                     assert np.all(np.isfinite(np.asarray(grad))), (dtype, p, jit)
+
+
+@pytest.mark.parametrize("p", [2, 3, 50])
+def test_symmetric_beta_draws_follow_scipy_beta(p: int, x64: None) -> None:
+    # Wood's sampler takes Beta((p - 1)/2, (p - 1)/2) draws from the first coordinate of a uniform
+    # direction; Kolmogorov-Smirnov against scipy's Beta (fixed key, so the p-value is fixed).
+    from expfam.families.von_mises_fisher import _symmetric_beta
+
+    z = np.asarray(_symmetric_beta(jax.random.key(p), p, (20_000,), jnp.float64))
+    assert st.kstest(z, st.beta((p - 1) / 2, (p - 1) / 2).cdf).pvalue > 1e-3

@@ -20,28 +20,36 @@ from helpers import assert_close
 import expfam
 from expfam._catalogue import CATALOGUE
 
-#: Families these catalogue-wide checks are validated on. The families merged later (Beta, Dirichlet,
-#: von Mises, multivariate normal, ...) are not yet triaged here: extend this set as they are.
-CHECKED = {
-    "Bernoulli",
-    "Categorical",
-    "Exponential",
-    "Gamma",
-    "LogNormal",
-    "Normal",
-    "NormalKnownVariance",
-    "Pareto",
-    "Poisson",
-}
-ENTRIES = [pytest.param(entry, id=entry.family.name) for entry in CATALOGUE if type(entry.family).__name__ in CHECKED]
+ENTRIES = [pytest.param(entry, id=entry.family.name) for entry in CATALOGUE]
+
+
+_draws: dict = {}
 
 
 def _start_and_data(entry, dtype, n=2000):
-    """Samples from the first example as data, and the last example (or 0.8 times the first) as a start."""
+    """Samples from the first example as data, and the second example (or 0.8 times the first) as a start.
+
+    The draws are made once per family and dtype and shared by the tests.
+    """
     family = entry.family
     etas = [family.natural_from_source(**{k: jnp.asarray(v, dtype) for k, v in ex.items()}) for ex in entry.examples]
-    x = family.sample(jax.random.key(0), etas[0], (n,))
-    return (etas[-1] if len(etas) > 1 else 0.8 * etas[0]), x
+    key = (family, jnp.dtype(dtype).name, n)
+    if key not in _draws:
+        _draws[key] = family.sample(jax.random.key(0), etas[0], (n,))
+    return (etas[1] if len(etas) > 1 else 0.8 * etas[0]), _draws[key]
+
+
+def _nearby_start(family, x):
+    """The MLE of the first half of the data: a start within the sampling error (~ n^-1/2) of the MLE.
+
+    Half, not less, so that rare outcomes occur in it (NegativeBinomial(0.01) draws 99% zeros,
+    and a subsample of zeros alone has its MLE on the boundary, eta = -inf).
+
+    From there Newton's method (the natural-gradient step of size 1) converges; from a far start
+    (a catalogue extreme) a full step can leave the natural domain, and ``eta + (eta_new - eta)``
+    carries a rounding error of eps |eta|, which at eta ~ 1e11 is not the MLE's precision.
+    """
+    return expfam.fit(family, x[: x.shape[0] // 2])
 
 
 def _mean_cross_entropy(family, x):
@@ -64,7 +72,8 @@ def test_natural_gradient_is_gradient_in_expectation_coordinates(entry, dtype):
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_mirror_descent_step_of_one_lands_on_the_mle(entry, dtype):
     family = entry.family
-    eta, x = _start_and_data(entry, dtype)
+    _, x = _start_and_data(entry, dtype)
+    eta = _nearby_start(family, x)
     loss = _mean_cross_entropy(family, x)
     optimizer = expfam.mirror_descent(family, learning_rate=1.0)
     updates, _ = optimizer.update(jax.grad(loss)(eta), optimizer.init(eta), eta)
@@ -85,10 +94,9 @@ def test_natural_gradient_step_of_one_is_exact_for_quadratic_log_normalizer(dtyp
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_natural_gradient_descent_converges_to_the_mle_in_a_few_steps(entry, x64):
     family = entry.family
-    start, x = _start_and_data(entry, jnp.float64)
+    _, x = _start_and_data(entry, jnp.float64)
     mle = expfam.fit(family, x)
-    # Newton's method: start where the full step keeps eta in the domain (near the optimum).
-    eta = 0.99 * mle + 0.01 * start  # the natural domain is convex
+    eta = _nearby_start(family, x)  # Newton's method converges from near the optimum
     loss = _mean_cross_entropy(family, x)
     optimizer = expfam.natural_gradient_descent(family, learning_rate=1.0)
     state = optimizer.init(eta)

@@ -112,7 +112,8 @@ def solve_natural(chi: Array, p: int) -> Array:
 def sample_unit(key: Array, eta: Array, p: int, shape: tuple[int, ...]) -> Array:
     """Samples of shape ``shape + batch + (p,)`` by Wood's (1994) rejection algorithm.
 
-    The component along mu is ``W = (1 - (1 + b) Z) / (1 - (1 - b) Z)``, Z ~ Beta((p-1)/2, (p-1)/2),
+    The component along mu is ``W = (1 - (1 + b) Z) / (1 - (1 - b) Z)``, Z ~ Beta((p-1)/2, (p-1)/2)
+    (``_symmetric_beta``),
     ``b = (p - 1) / (2 kappa + sqrt(4 kappa^2 + (p - 1)^2))``, accepted when
     ``kappa W + (p - 1) log(1 - x0 W) - c >= log U``; the rest is uniform on the orthogonal
     sphere, and a Householder reflection maps e_1 to mu.
@@ -121,14 +122,13 @@ def sample_unit(key: Array, eta: Array, p: int, shape: tuple[int, ...]) -> Array
     full = shape + kappa.shape
     kappa = jnp.broadcast_to(kappa, full)
     dtype = eta.dtype
-    half = jnp.asarray(0.5 * (p - 1), dtype)
     b = (p - 1.0) / (2.0 * kappa + jnp.sqrt(4.0 * kappa * kappa + (p - 1.0) ** 2))
     x0 = (1.0 - b) / (1.0 + b)
     c = kappa * x0 + (p - 1.0) * jnp.log1p(-x0 * x0)
 
     def draw(k: Array) -> tuple[Array, Array, Array]:
         k_beta, k_uniform = jax.random.split(k)
-        z = jax.random.beta(k_beta, half, half, full, dtype)
+        z = _symmetric_beta(k_beta, p, full, dtype)
         one_minus_w = 2.0 * b * z / (1.0 - (1.0 - b) * z)
         w = 1.0 - one_minus_w
         log_u = jnp.log(jax.random.uniform(k_uniform, full, dtype))
@@ -151,6 +151,21 @@ def sample_unit(key: Array, eta: Array, p: int, shape: tuple[int, ...]) -> Array
     radius = jnp.sqrt(one_minus_w * (2.0 - one_minus_w))
     x = jnp.concatenate([w[..., None], radius[..., None] * tangent], axis=-1)
     return _householder_to(x, jnp.broadcast_to(_unit(eta, norm(eta)), full + (p,)))
+
+
+def _symmetric_beta(key: Array, p: int, shape: tuple[int, ...], dtype: Any) -> Array:
+    """``Z ~ Beta((p - 1)/2, (p - 1)/2)`` as ``(1 + u_1) / 2`` for u uniform on S^(p-1).
+
+    The first coordinate of a uniform direction has density proportional to
+    ``(1 - t^2)^((p - 3)/2)``, so ``(1 + t) / 2`` is that Beta. With ``u = n / |n|`` for a
+    standard normal n in R^p it costs p normals (no Gamma rejection loop to compile), and for
+    ``n_1 < 0`` it is written without cancellation: ``1 + u_1 = sum_{i>1} n_i^2 / (|n| (|n| - n_1))``.
+    """
+    n = jax.random.normal(key, shape + (p,), dtype)
+    r = norm(n)
+    n1 = n[..., 0]
+    rest = jnp.sum(n[..., 1:] * n[..., 1:], axis=-1)
+    return jnp.where(n1 >= 0, (r + n1) / (2.0 * r), rest / (2.0 * r * (r - n1)))
 
 
 def _householder_to(x: Array, mu: Array) -> Array:
