@@ -8,6 +8,8 @@ log-normalizer formula is in the battery, on every catalogue example and both dt
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,6 +55,46 @@ def _matvec(matrix, v):
     return jnp.einsum("...ij,...j->...i", matrix, v)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array) -> dict:
+    """The deterministic quantities the tests below compare, one compilation per family and dtype.
+
+    At the points eta (E, M) with tangents v and a second batch of distributions eta_other.
+    """
+    chi, chi_other = family.expectation(eta), family.expectation(eta_other)
+    return {
+        "fisher": family.fisher(eta),
+        "fvp": expfam.fisher_vector_product(family, eta, v),
+        "inverse_fvp": expfam.inverse_fisher_vector_product(family, eta, v),
+        "chi": chi,
+        "dual_gradient_expectation": family.expectation(
+            jax.grad(lambda c: jnp.sum(expfam.dual_potential(family, c)))(chi)
+        ),
+        "dual": expfam.dual_potential(family, chi),
+        "entropy": expfam.entropy(family, eta),
+        "elc": family.expected_log_carrier(eta),
+        "g": family.log_normalizer(eta),
+        "g_other": family.log_normalizer(eta_other),
+        "kl": expfam.kl_divergence(family, eta, eta_other),
+        "bregman_natural": expfam.bregman_divergence(family, eta_other, eta),
+        "bregman_expectation": expfam.bregman_divergence(family, chi, chi_other, coordinates="expectation"),
+        "bregman_self": expfam.bregman_divergence(family, eta, eta),
+    }
+
+
+_computed_cache: dict = {}
+
+
+def _computed(entry, dtype: str) -> dict:
+    """``_geometry`` at the entry's examples (each paired with the next), evaluated once per dtype."""
+    key = (entry.family, dtype)
+    if key not in _computed_cache:
+        eta, other = _pairs(entry, dtype)
+        v = _tangents(entry.family, eta.shape, dtype)
+        _computed_cache[key] = {"v": v, **_geometry(entry.family, eta, other, v)}
+    return _computed_cache[key]
+
+
 #: Monte Carlo draws from each entry's first example (its typical point; the extremes are
 #: exercised by the deterministic checks), shared by the two Monte Carlo tests.
 DRAWS = 20_000
@@ -88,15 +130,13 @@ def test_fisher_equals_covariance_of_sufficient_statistics(entry, x64):
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_fisher_vector_products(entry, dtype):
-    family = entry.family
-    eta = _points(entry, dtype)
-    v = _tangents(family, eta.shape, dtype)
-    fisher = family.fisher(eta)
-    assert_close(expfam.fisher_vector_product(family, eta, v), _matvec(fisher, v), dtype)
+    at = _computed(entry, dtype)
+    v, fisher = at["v"], at["fisher"]
+    assert_close(at["fvp"], _matvec(fisher, v), dtype)
     # The inverse product solves F u = v (on the simplex's tangents for an over-complete family),
     # judged by its backward error |F u - v| / (|F| |u|) per row, which the conditioning of F
     # (up to 1e14 at the catalogue's extremes) does not inflate.
-    u = expfam.inverse_fisher_vector_product(family, eta, v)
+    u = at["inverse_fvp"]
     residual = np.max(np.abs(np.asarray(_matvec(fisher, u) - v, np.float64)), axis=-1)
     scale = np.max(np.sum(np.abs(np.asarray(fisher, np.float64)), axis=-1), axis=-1) * np.max(np.abs(u), axis=-1)
     assert np.all(residual <= tolerance(dtype, 10) * scale), residual / scale
@@ -124,31 +164,23 @@ def test_expectation_fisher_is_inverse_of_natural_fisher(entry, x64):
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_dual_potential_gradient_and_entropy(entry, dtype):
-    family = entry.family
-    eta = _points(entry, dtype)
-    chi = family.expectation(eta)
-    gradient = jax.grad(lambda c: jnp.sum(expfam.dual_potential(family, c)))(chi)
-    assert_close(family.expectation(gradient), chi, dtype, loose=20)  # eta up to the categorical's shift
+    at = _computed(entry, dtype)
+    # eta up to the categorical's shift
+    assert_close(at["dual_gradient_expectation"], at["chi"], dtype, loose=20)
     # g*(chi) = -H(q) - E_q[log h]; compared against the entropy's own scale.
-    value = expfam.dual_potential(family, chi)
-    reference = -expfam.entropy(family, eta) - family.expected_log_carrier(eta)
-    floor = float(jnp.max(jnp.abs(family.log_normalizer(eta))))
-    assert_close(value, reference, dtype, loose=20, floor=floor)
+    floor = float(jnp.max(jnp.abs(at["g"])))
+    assert_close(at["dual"], -at["entropy"] - at["elc"], dtype, loose=20, floor=floor)
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_bregman_divergences_are_kl(entry, dtype):
-    family = entry.family
-    eta_a, eta_b = _pairs(entry, dtype)
-    chi_a, chi_b = family.expectation(eta_a), family.expectation(eta_b)
-    kl_ab = expfam.kl_divergence(family, eta_a, eta_b)
-    natural = expfam.bregman_divergence(family, eta_b, eta_a)
-    dual = expfam.bregman_divergence(family, chi_a, chi_b, coordinates="expectation")
-    scale = float(jnp.max(jnp.abs(family.log_normalizer(eta_a)) + jnp.abs(family.log_normalizer(eta_b))))
+    at = _computed(entry, dtype)
+    kl_ab, natural = at["kl"], at["bregman_natural"]
+    scale = float(jnp.max(jnp.abs(at["g"]) + jnp.abs(at["g_other"])))
     assert_close(natural, kl_ab, dtype, floor=scale)
-    assert_close(dual, kl_ab, dtype, loose=20, floor=scale)
+    assert_close(at["bregman_expectation"], kl_ab, dtype, loose=20, floor=scale)
     assert bool(jnp.all(natural >= 0))
-    assert_close(expfam.bregman_divergence(family, eta_a, eta_a), jnp.zeros_like(kl_ab), dtype, floor=1.0)
+    assert_close(at["bregman_self"], jnp.zeros_like(kl_ab), dtype, floor=1.0)
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
