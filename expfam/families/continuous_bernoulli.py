@@ -79,8 +79,13 @@ def log_normalizer(eta: Array) -> Array:
 
 
 def mean(eta: Array) -> Array:
+    """``1 / (1 - e^-eta) - 1 / eta``; the first term as ``-1 / expm1(-eta)`` for eta > 0 and
+    ``e^eta / expm1(eta)`` for eta < 0, so that neither it nor its derivative overflows."""
     small, near, far = _split(eta)
-    return jnp.where(small, _series(near, 1), -1.0 / jnp.expm1(-far) - 1.0 / far)
+    positive = far > 0
+    upper = -1.0 / jnp.expm1(-jnp.where(positive, far, 1.0))
+    lower = jnp.exp(jnp.where(positive, -1.0, far)) / jnp.expm1(jnp.where(positive, -1.0, far))
+    return jnp.where(small, _series(near, 1), jnp.where(positive, upper, lower) - 1.0 / far)
 
 
 def variance(eta: Array) -> Array:
