@@ -912,7 +912,7 @@ LIMITS: dict[tuple[str, str, str], tuple[float, str]] = {
     ("NegativeBinomial(r=1e4)", "float64", "cross_entropy"): (1e-8, _NB),
     ("MultivariateNormal", "float32", "expectation"): (1.5e-3, _MVN),
     ("MultivariateNormal", "float32", "kl"): (2e-4, _MVN),
-    ("MultivariateNormal", "float32", "cross_entropy"): (1e-5, _MVN),
+    ("MultivariateNormal", "float32", "cross_entropy"): (3.5e-5, _MVN),
     ("MultivariateNormal", "float64", "log_prob"): (3e-10, _MVN),
     ("MultivariateNormal", "float64", "entropy"): (3e-10, _MVN),
     ("MultivariateNormal", "float64", "kl"): (5e-10, _MVN),
