@@ -58,7 +58,8 @@ class Beta(ExponentialFamily):
         lower = x < 0.5
         offset = jnp.where(lower, x - mean[..., 0], mean[..., 1] - (1.0 - x))
         offsets = jnp.stack([offset, -offset], axis=-1)
-        return dirichlet.nll(eta, offsets / mean, jnp.zeros_like(x))
+        log_ratio = self.sufficient_statistics(x) - jnp.log(mean)
+        return dirichlet.nll(eta, offsets / mean, log_ratio, jnp.zeros_like(x))
 
     def stable_entropy(self, eta: Array) -> Array:
         """The Dirichlet's cancellation-free entropy (see ``dirichlet.entropy``)."""

@@ -98,22 +98,23 @@ def entropy(a: Array) -> Array:
     )
 
 
-def nll(a: Array, relative_offset: Array, deficit: Array) -> Array:
+def nll(a: Array, relative_offset: Array, log_ratio: Array, deficit: Array) -> Array:
     """``-log q(x) = log B(a) - sum_k (a_k - 1) log x_k`` from ``r_k = x_k / m_k - 1`` (``m = a / a0``,
-    the mean) and ``deficit = sum_k x_k - 1``, without cancellation for large concentrations.
+    the mean), ``log_ratio = log(x_k / m_k)`` (from log x, exact for tiny x_k) and
+    ``deficit = sum_k x_k - 1``, without cancellation for large concentrations.
 
     With Stirling's form of ``lgamma`` (remainder delta) the terms ``a log a`` cancel analytically:
     ``-log q = sum_k [(1 - a_k) log1p(r_k) + 1/2 log a_k + delta(a_k)] - (K - 1/2) log a0
     + (K - 1)/2 log(2 pi) - delta(a0)``. Since ``sum_k a_k r_k = a0 deficit``, each
     ``(1 - a_k) log1p(r_k)`` is taken as ``(1 - a_k) log1pmx(r_k) + r_k`` (minus ``a0 deficit`` once)
     for ``|r_k| < 1/2``, where the large multiplier meets a small ``log1pmx``, and as
-    ``(1 - a_k) log1p(r_k) + a_k r_k`` otherwise (far from the mean, no cancellation).
+    ``(1 - a_k) log(x_k / m_k) + a_k r_k`` otherwise (far from the mean, no cancellation).
     """
     k = a.shape[-1]
     total = jnp.sum(a, axis=-1)
     near = jnp.abs(relative_offset) < 0.5
     close = (1.0 - a) * _special.log1pmx(jnp.where(near, relative_offset, 0.0)) + relative_offset
-    far = (1.0 - a) * _special.log1p(relative_offset) + a * relative_offset
+    far = (1.0 - a) * log_ratio + a * relative_offset
     offsets = jnp.sum(jnp.where(near, close, far), axis=-1) - total * deficit
     per_coordinate = jnp.sum(0.5 * jnp.log(a) + _special.stirling_remainder(a), axis=-1)
     return (
@@ -285,7 +286,7 @@ class Dirichlet(ExponentialFamily):
     def stable_nll(self, eta: Array, x: Array) -> Array:
         """``nll`` from ``x_k / m_k - 1`` and ``sum_k x_k - 1`` (see ``nll``)."""
         mean = eta / jnp.sum(eta, axis=-1, keepdims=True)
-        return nll(eta, (x - mean) / mean, jnp.sum(x, axis=-1) - 1.0)
+        return nll(eta, (x - mean) / mean, jnp.log(x) - jnp.log(mean), jnp.sum(x, axis=-1) - 1.0)
 
     def stable_entropy(self, eta: Array) -> Array:
         return entropy(eta)
