@@ -142,3 +142,25 @@ def test_finite_everywhere(log_x: float, v: float) -> None:
                 value, grad = jax.value_and_grad(fn, argnums=1)(va, x)
                 assert np.isfinite(float(value)), (fn, v, log_x)
                 assert np.isfinite(float(grad)), (fn, v, log_x)
+
+
+@pytest.mark.parametrize("v", [0.0, 0.5, 1.0, 24.0])
+def test_one_minus_ratio_against_mpmath(dtype: str, v: float) -> None:
+    """``1 - A_v`` keeps its relative accuracy where A_v -> 1: 1e-12 in float64, and in float32
+    within 10x of the input-rounding floor or 32 eps (x up to 1e5, both sides of the switch)."""
+    x = np.array([1e-3, 1.0, 10.0, 19.9, 20.1, 30.0, 31.5, 100.0, 399.0, 450.0, 1e3, 1e4, 1e5])
+    x_in = x.astype(dtype)
+    got = np.asarray(jax.jit(_bessel.one_minus_bessel_ratio, static_argnums=0)(v, jnp.asarray(x_in)), np.float64)
+
+    def exact(points: np.ndarray) -> np.ndarray:
+        with mp.workdps(40):
+            return np.array([float(1 - mp.besseli(v + 1, mp.mpf(p)) / mp.besseli(v, mp.mpf(p))) for p in points])
+
+    expected = exact(x)
+    error = np.abs(got - expected) / expected
+    if dtype == "float64":
+        tol = np.full_like(error, 1e-12)
+    else:
+        floor = np.abs(exact(x_in.astype(np.float64)) - expected) / expected
+        tol = np.maximum(10 * floor, 32 * float(np.finfo(np.float32).eps))
+    assert np.all(error <= tol), (x[np.argmax(error / tol)], np.max(error / tol))

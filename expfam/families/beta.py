@@ -51,12 +51,22 @@ class Beta(ExponentialFamily):
     def solve_natural(self, chi: Array) -> Array:
         return dirichlet.concentration_from_mean_log(chi)
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """The Dirichlet's cancellation-free ``nll`` on ``(x, 1 - x)``: the offset from the mean is
+        taken on the smaller of x and 1 - x (exact for ``x >= 1/2``), the other is its negative."""
+        mean = eta / jnp.sum(eta, axis=-1, keepdims=True)
+        lower = x < 0.5
+        offset = jnp.where(lower, x - mean[..., 0], mean[..., 1] - (1.0 - x))
+        offsets = jnp.stack([offset, -offset], axis=-1)
+        log_ratio = self.sufficient_statistics(x) - jnp.log(mean)
+        return dirichlet.nll(eta, offsets / mean, log_ratio, jnp.zeros_like(x))
+
     def stable_entropy(self, eta: Array) -> Array:
         """The Dirichlet's cancellation-free entropy (see ``dirichlet.entropy``)."""
         return dirichlet.entropy(eta)
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
-        """The Dirichlet's KL as cross-entropy minus the stable entropy."""
+        """The Dirichlet's cancellation-free KL (see ``dirichlet.kl_divergence``)."""
         return dirichlet.kl_divergence(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:

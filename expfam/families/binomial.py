@@ -5,7 +5,8 @@
 ``lgamma`` values), ``g(eta) = n softplus(eta)``. Expectation ``n sigmoid(eta)``;
 Fisher ``n p (1 - p)``; inverse ``eta = log(m) - log(n - m)`` for the mean m.
 
-``E[log h] = sum_{k=0}^{n} q(k) log C(n, k)`` is the exact finite sum (n + 1 terms).
+``E[log h] = sum_{k=0}^{n} q(k) log C(n, k)`` is the exact finite sum (n + 1 terms), and so is
+the entropy's value ``-sum_k q(k) log q(k)``.
 ``Binomial(1)`` is the Bernoulli. Documented range: logits in ``[-30, 30]``, any n >= 1
 (the expected log carrier costs O(n) per evaluation).
 """
@@ -21,11 +22,16 @@ from expfam import _special
 from expfam._family import Array, ExponentialFamily, broadcast_to_draws
 
 
+def binomial_log_pmf(n: int, log_p: Array, log_q: Array) -> Array:
+    """``log(C(n, k) p^k q^(n-k))`` for k = 0..n on a new last axis."""
+    k = jnp.arange(n + 1, dtype=log_p.dtype).reshape((1,) * log_p.ndim + (n + 1,))
+    return _special.log_binomial(jnp.asarray(n, k.dtype), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
+
+
 def binomial_expected(n: int, log_p: Array, log_q: Array, f: Array) -> Array:
     """``sum_{k=0}^{n} C(n, k) p^k q^(n-k) f(k)`` for a table ``f`` of n + 1 values (exact sum)."""
-    k = jnp.arange(n + 1, dtype=log_p.dtype).reshape((1,) * log_p.ndim + (n + 1,))
-    log_pmf = _special.log_binomial(jnp.asarray(n, k.dtype), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
-    return jnp.sum(jnp.exp(log_pmf) * f.reshape(k.shape), axis=-1)
+    log_pmf = binomial_log_pmf(n, log_p, log_q)
+    return jnp.sum(jnp.exp(log_pmf) * f.reshape((1,) * log_p.ndim + (n + 1,)), axis=-1)
 
 
 def _is_count(x: Array, n: float) -> Array:
@@ -82,6 +88,13 @@ class Binomial(ExponentialFamily):
         k = jnp.arange(n + 1, dtype=eta.dtype)
         table = _special.log_binomial(jnp.full_like(k, n), k)
         return binomial_expected(n, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits), table)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``-sum_k q(k) log q(k)``, the exact sum of n + 1 non-negative terms (no ``n softplus(eta)``
+        against ``eta E[x]`` at large logits)."""
+        logits = eta[..., 0]
+        log_pmf = binomial_log_pmf(self.num_trials, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits))
+        return -jnp.sum(jnp.exp(log_pmf) * log_pmf, axis=-1)
 
     def link(self, raw: Array) -> Array:
         """The logit itself: eta = raw."""

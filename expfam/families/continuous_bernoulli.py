@@ -9,6 +9,10 @@ distribution sits; below ``|eta| = 1`` they are taken from the Bernoulli-number 
 ``E[x] = 1/2 + sum_n B_2n eta^(2n-1) / (2n)!`` (and its integral and derivative), with
 ``SERIES_TERMS`` terms (truncation below 1e-18 relative at ``|eta| = 1``).
 
+At ``|eta| >= 1`` the log-probability, entropy and KL take their values from forms in
+``|eta|`` and the distance from the favoured end (``stable_nll`` and friends), where
+``eta x - g(eta)`` would cancel terms of size |eta|.
+
 Inverse: with ``u = 2 E[x] - 1``, ``E[x] = 1/2 + L(eta / 2) / 2`` where L is the Langevin
 function, so Cohen's approximation of its inverse gives ``eta0 = 2 u (3 - u^2) / (1 - u^2)``
 (``1 - u^2 = 4 m (1 - m)`` without cancellation), within a few percent everywhere and
@@ -75,8 +79,13 @@ def log_normalizer(eta: Array) -> Array:
 
 
 def mean(eta: Array) -> Array:
+    """``1 / (1 - e^-eta) - 1 / eta``; the first term as ``-1 / expm1(-eta)`` for eta > 0 and
+    ``e^eta / expm1(eta)`` for eta < 0, so that neither it nor its derivative overflows."""
     small, near, far = _split(eta)
-    return jnp.where(small, _series(near, 1), -1.0 / jnp.expm1(-far) - 1.0 / far)
+    positive = far > 0
+    upper = -1.0 / jnp.expm1(-jnp.where(positive, far, 1.0))
+    lower = jnp.exp(jnp.where(positive, -1.0, far)) / jnp.expm1(jnp.where(positive, -1.0, far))
+    return jnp.where(small, _series(near, 1), jnp.where(positive, upper, lower) - 1.0 / far)
 
 
 def variance(eta: Array) -> Array:
@@ -84,6 +93,46 @@ def variance(eta: Array) -> Array:
     half_sinh = 2.0 * jnp.sinh(0.5 * jnp.minimum(jnp.abs(far), 80.0))
     direct = 1.0 / (far * far) - 1.0 / (half_sinh * half_sinh)
     return jnp.where(small, _series(near, 2), direct)
+
+
+def _large(eta: Array) -> tuple[Array, Array]:
+    """``|eta| >= 1`` and ``|eta|`` replaced by 1 below (the stable forms' domain)."""
+    size = jnp.abs(eta)
+    return size >= _SERIES_BELOW, jnp.maximum(size, _SERIES_BELOW)
+
+
+def _excess(a: Array) -> Array:
+    """``g(a) - a = log(1 - e^-a) - log a`` for ``a >= 1``."""
+    return jnp.log(-jnp.expm1(-a)) - jnp.log(a)
+
+
+def stable_nll(eta: Array, x: Array) -> Array:
+    """``-log q(x) = a d + log(1 - e^-a) - log a`` with ``a = |eta|`` and ``d`` the distance of x from
+    the end the density favours (``1 - x`` for eta > 0, x for eta < 0): no ``eta x`` against
+    ``g ~ eta`` at large |eta|. The plain form below ``|eta| = 1``."""
+    large, a = _large(eta)
+    distance = jnp.where(eta > 0, 1.0 - x, x)
+    return jnp.where(large, a * distance + _excess(a), log_normalizer(eta) - eta * x)
+
+
+def stable_entropy(eta: Array) -> Array:
+    """``H = 1 - a / expm1(a) + log(1 - e^-a) - log a`` for ``a = |eta| >= 1`` (the entropy is even
+    in eta), from ``eta (1 - E[x]) = 1 - eta / expm1(eta)``; the plain ``g - eta E[x]`` below."""
+    large, a = _large(eta)
+    return jnp.where(large, 1.0 - a / jnp.expm1(a) + _excess(a), log_normalizer(eta) - eta * mean(eta))
+
+
+def stable_kl(eta_p: Array, eta_q: Array) -> Array:
+    """``KL = G(s q) - G(a) + (s q - a)(1 - E_a[x])`` with ``a = |eta_p| >= 1``, ``s = sign(eta_p)``
+    (the KL is invariant under ``x -> 1 - x``, which flips both signs) and ``G(eta) = g(eta) - eta``;
+    ``1 - E_a[x] = 1/a - 1/expm1(a)``. The plain Bregman form below ``|eta_p| = 1``."""
+    large, a = _large(eta_p)
+    q = jnp.where(eta_p > 0, eta_q, -eta_q)
+    q_large, q_size = _large(q)
+    excess_q = jnp.where(q_large & (q > 0), _excess(q_size), log_normalizer(q) - q)
+    scaled = excess_q - _excess(a) + (q - a) * (1.0 / a - 1.0 / jnp.expm1(a))
+    plain = log_normalizer(eta_q) - log_normalizer(eta_p) - (eta_q - eta_p) * mean(eta_p)
+    return jnp.where(large, scaled, plain)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +168,15 @@ class ContinuousBernoulli(ExponentialFamily):
             return eta - (mean(eta) - chi) / variance(eta)
 
         return _solve.newton(newton_step, eta0, NEWTON_STEPS)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        return stable_nll(eta[..., 0], x)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        return stable_entropy(eta[..., 0])
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        return stable_kl(eta_p[..., 0], eta_q[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]

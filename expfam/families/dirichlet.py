@@ -98,11 +98,63 @@ def entropy(a: Array) -> Array:
     )
 
 
+def nll(a: Array, relative_offset: Array, log_ratio: Array, deficit: Array) -> Array:
+    """``-log q(x) = log B(a) - sum_k (a_k - 1) log x_k`` from ``r_k = x_k / m_k - 1`` (``m = a / a0``,
+    the mean), ``log_ratio = log(x_k / m_k)`` (from log x, exact for tiny x_k) and
+    ``deficit = sum_k x_k - 1``, without cancellation for large concentrations.
+
+    With Stirling's form of ``lgamma`` (remainder delta) the terms ``a log a`` cancel analytically:
+    ``-log q = sum_k [(1 - a_k) log1p(r_k) + 1/2 log a_k + delta(a_k)] - (K - 1/2) log a0
+    + (K - 1)/2 log(2 pi) - delta(a0)``. Since ``sum_k a_k r_k = a0 deficit``, each
+    ``(1 - a_k) log1p(r_k)`` is taken as ``(1 - a_k) log1pmx(r_k) + r_k`` (minus ``a0 deficit`` once)
+    for ``|r_k| < 1/2``, where the large multiplier meets a small ``log1pmx``, and as
+    ``(1 - a_k) log(x_k / m_k) + a_k r_k`` otherwise (far from the mean, no cancellation).
+    """
+    k = a.shape[-1]
+    total = jnp.sum(a, axis=-1)
+    near = jnp.abs(relative_offset) < 0.5
+    close = (1.0 - a) * _special.log1pmx(jnp.where(near, relative_offset, 0.0)) + relative_offset
+    far = (1.0 - a) * log_ratio + a * relative_offset
+    offsets = jnp.sum(jnp.where(near, close, far), axis=-1) - total * deficit
+    per_coordinate = jnp.sum(0.5 * jnp.log(a) + _special.stirling_remainder(a), axis=-1)
+    return (
+        offsets
+        + per_coordinate
+        - (k - 0.5) * jnp.log(total)
+        + 0.5 * (k - 1) * math.log(2 * math.pi)
+        - _special.stirling_remainder(total)
+    )
+
+
 def kl_divergence(a: Array, b: Array) -> Array:
-    """``KL(Dir(a) || Dir(b))`` as cross-entropy minus entropy:
-    ``log B(b) - sum_k (b_k - 1) E_a[log x_k] - H(a)``, with the stable entropy, so a
-    concentrated ``a`` does not cancel its ``a log a`` terms against ``log B(a)``."""
-    return log_normalizer(b) - jnp.sum((b - 1.0) * mean_log(a), axis=-1) - entropy(a)
+    """``KL(Dir(a) || Dir(b)) = log B(b) - log B(a) + sum_k (a_k - b_k)(digamma(a_k) - digamma(a0))``
+    without cancellation for large concentrations.
+
+    Stirling's form of lgamma (remainder delta) and ``digamma = log - m`` (``m = log - digamma``)
+    cancel the terms ``a log a`` analytically; with the means ``v = a / a0``, ``w = b / b0``,
+    ``t_k = w_k / v_k - 1`` and ``rho = b / a``:
+    ``KL = b0 sum_k v_k phi(t_k) - 1/2 sum_k log(rho_k / rho_0) - (K - 1)/2 log rho_0
+    + sum_k (delta(b_k) - delta(a_k)) - delta(b0) + delta(a0) + sum_k (a_k - b_k)(m(a0) - m(a_k))``,
+    where ``phi(t) = (1 + t) log1p(t) - t = (1 + t) log1pmx(t) + t^2 >= 0`` (the discrete KL
+    between the means, written as a sum of non-negative terms: ``sum_k (v_k - w_k) = 0``).
+    """
+    k = a.shape[-1]
+    a0, b0 = jnp.sum(a, axis=-1, keepdims=True), jnp.sum(b, axis=-1, keepdims=True)
+    t = (b * a0) / (a * b0) - 1.0
+    phi = (1.0 + t) * _special.log1pmx(t) + t * t
+    means = b0[..., 0] * jnp.sum(a / a0 * phi, axis=-1)
+    log_rho0 = jnp.log(b0 / a0)
+    m_a, m_a0 = _special.log_minus_digamma(a), _special.log_minus_digamma(a0)
+    delta = _special.stirling_remainder
+    return (
+        means
+        - 0.5 * jnp.sum(jnp.log(b / a) - log_rho0, axis=-1)
+        - 0.5 * (k - 1) * log_rho0[..., 0]
+        + jnp.sum(delta(b) - delta(a), axis=-1)
+        - delta(b0[..., 0])
+        + delta(a0[..., 0])
+        + jnp.sum((a - b) * (m_a0 - m_a), axis=-1)
+    )
 
 
 def fisher(a: Array) -> Array:
@@ -230,6 +282,11 @@ class Dirichlet(ExponentialFamily):
 
     def solve_natural(self, chi: Array) -> Array:
         return concentration_from_mean_log(chi)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``nll`` from ``x_k / m_k - 1`` and ``sum_k x_k - 1`` (see ``nll``)."""
+        mean = eta / jnp.sum(eta, axis=-1, keepdims=True)
+        return nll(eta, (x - mean) / mean, jnp.log(x) - jnp.log(mean), jnp.sum(x, axis=-1) - 1.0)
 
     def stable_entropy(self, eta: Array) -> Array:
         return entropy(eta)

@@ -91,6 +91,13 @@ class InverseGaussian(ExponentialFamily):
         shape = mean / (mean * chi[..., 1] - 1.0)
         return self.natural_from_source(mean=mean, shape=shape)
 
+    def stable_entropy(self, eta: Array) -> Array:
+        """``H = 1/2 log(2 pi e / lam) + 3/2 E[log x]``, since ``E[lam (x - mu)^2 / (mu^2 x)] = 1``
+        (no ``g(eta)`` against ``eta . chi``)."""
+        mean, shape = _mean_shape(eta)
+        mean_log = jnp.log(mean) - scaled_exp1(2.0 * shape / mean)
+        return 0.5 * (math.log(2 * math.pi) + 1.0 - jnp.log(shape)) + 1.5 * mean_log
+
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack([x, 1.0 / x], axis=-1)
 

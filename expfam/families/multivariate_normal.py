@@ -19,6 +19,9 @@ Expectation ``(mu, pack(Sigma + mu mu^T))`` with ``mu = L^{-T} z`` and ``Sigma =
     Cov(T_p, T_q) = w_p w_q (Sigma_ik Sigma_jl + Sigma_il Sigma_jk + mu_i mu_k Sigma_jl
                     + mu_i mu_l Sigma_jk + mu_j mu_k Sigma_il + mu_j mu_l Sigma_ik).
 
+The log-probability and the entropy take their values from the whitened residual
+``L^T (x - mu)`` and ``log det L`` (no cancellation of ``eta . T(x)`` against g at large |mu|).
+
 Inverse: ``mu = chi_1``, ``Sigma = unpack(chi_2) - mu mu^T`` (must be positive definite),
 ``P = Sigma^{-1}`` through the Cholesky factor of Sigma.
 
@@ -135,6 +138,21 @@ class MultivariateNormal(ExponentialFamily):
         mean, second = self._split(chi)
         covariance = _packing.unpack(second) - mean[..., :, None] * mean[..., None, :]
         return self._natural_from_mean_covariance(mean, covariance)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``|L^T (x - mu)|^2 / 2 - sum_i log L_ii + d/2 log(2 pi)``: no ``eta . T(x)`` against g."""
+        lower = self.precision_cholesky(eta)
+        mean = _linalg.solve_from_cholesky(lower, self._split(eta)[0])
+        whitened = jnp.sum(lower * (x - mean)[..., :, None], axis=-2)  # L^T (x - mu)
+        return 0.5 * jnp.sum(whitened * whitened, axis=-1) + self._half_log_det_covariance(lower)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``d/2 (1 + log(2 pi)) - sum_i log L_ii``."""
+        return 0.5 * self.dim + self._half_log_det_covariance(self.precision_cholesky(eta))
+
+    def _half_log_det_covariance(self, lower: Array) -> Array:
+        """``d/2 log(2 pi) + 1/2 log det(Sigma)``."""
+        return 0.5 * self.dim * math.log(2 * math.pi) - 0.5 * _linalg.log_det_from_cholesky(lower)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.concatenate([x, _packing.pack_outer(x)], axis=-1)

@@ -73,6 +73,16 @@ class MultivariateNormalDiag(ExponentialFamily):
     def natural_from_expectation(self, chi: Array) -> Array:
         return self._flat(_NORMAL.natural_from_expectation(self._pairs(chi)))
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """The sum of the coordinates' stable Normal values (no ``x^2 eta_2`` against ``loc^2 / (2 v)``)."""
+        return jnp.sum(_NORMAL.stable_nll(self._pairs(eta), x), axis=-1)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        return jnp.sum(_NORMAL.stable_entropy(self._pairs(eta)), axis=-1)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        return jnp.sum(_NORMAL.stable_kl(self._pairs(eta_p), self._pairs(eta_q)), axis=-1)
+
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.concatenate([x, x * x], axis=-1)
 

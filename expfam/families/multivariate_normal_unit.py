@@ -3,7 +3,8 @@
 ``q(x) = N(x; loc, I)``: independent ``NormalKnownVariance(1)`` coordinates (this module
 reuses that family). Natural parameter ``eta = loc``, ``T(x) = x``, ``g(eta) = |eta|^2 / 2``,
 ``log h(x) = -|x|^2 / 2 - d/2 log(2 pi)``. Expectation ``eta``; Fisher the identity; the
-negative log-likelihood is half the squared error plus a constant. Expected log carrier
+negative log-likelihood is half the squared error plus a constant (its value, the entropy
+and the KL are taken in that cancellation-free form). Expected log carrier
 ``-(|loc|^2 + d) / 2 - d/2 log(2 pi)``. Link: the identity.
 """
 
@@ -54,6 +55,18 @@ class MultivariateNormalUnit(ExponentialFamily):
 
     def natural_from_expectation(self, chi: Array) -> Array:
         return chi
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``|x - loc|^2 / 2 + d/2 log(2 pi)``: no ``x . eta`` against ``|eta|^2 / 2`` and ``|x|^2 / 2``."""
+        return jnp.sum(_UNIT.stable_nll(eta[..., None], x), axis=-1)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``d/2 log(2 pi e)``."""
+        return jnp.sum(_UNIT.stable_entropy(eta[..., None]), axis=-1)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``|loc_p - loc_q|^2 / 2``."""
+        return jnp.sum(_UNIT.stable_kl(eta_p[..., None], eta_q[..., None]), axis=-1)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x

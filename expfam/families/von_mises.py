@@ -50,6 +50,19 @@ class VonMises(ExponentialFamily):
     def solve_natural(self, chi: Array) -> Array:
         return vmf.solve_natural(chi, 2)
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``log(2 pi I_0(kappa)) - kappa cos(x - loc)`` with ``1 - cos(x - loc) = 2 sin^2((x - loc) / 2)``
+        and the exponentially scaled Bessel function (``vmf.nll``): no ``kappa`` against ``kappa``."""
+        loc = jnp.arctan2(eta[..., 1], eta[..., 0])
+        half = jnp.sin(0.5 * (x - loc))
+        return vmf.nll(eta, 2.0 * half * half, 2)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        return vmf.entropy(eta, 2)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        return vmf.kl_divergence(eta_p, eta_q, 2)
+
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack([jnp.cos(x), jnp.sin(x)], axis=-1)
 

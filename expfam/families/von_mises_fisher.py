@@ -63,6 +63,47 @@ def log_normalizer(eta: Array, p: int) -> Array:
     return log_sphere_area(p) + _bessel.log_iv_normalized(0.5 * p - 1.0, norm(eta))
 
 
+def nll(eta: Array, one_minus_cosine: Array, p: int) -> Array:
+    """``-log q(x) = g(eta) - kappa mu . x`` from ``1 - mu . x``, without ``g ~ kappa`` against ``kappa mu . x``:
+    ``log area + log_ive(v, kappa) + lgamma(v + 1) - v log(kappa / 2) + kappa (1 - mu . x)`` for kappa >= 1
+    (``log_ive = log I_v - kappa``), the plain ``g - kappa mu . x`` below."""
+    v = 0.5 * p - 1.0
+    kappa = norm(eta)
+    large = jnp.maximum(kappa, 1.0)
+    scaled = _bessel.log_ive(v, large) + math.lgamma(v + 1.0) - v * jnp.log(0.5 * large) + large * one_minus_cosine
+    plain = _bessel.log_iv_normalized(v, kappa) - kappa * (1.0 - one_minus_cosine)
+    return log_sphere_area(p) + jnp.where(kappa >= 1.0, scaled, plain)
+
+
+def entropy(eta: Array, p: int) -> Array:
+    """``H = g - kappa A_v(kappa)``: ``nll`` at ``1 - mu . x = 1 - A_v`` (``one_minus_bessel_ratio``)."""
+    return nll(eta, _bessel.one_minus_bessel_ratio(0.5 * p - 1.0, norm(eta)), p)
+
+
+def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
+    """``g(eta_q) - g(eta_p) - (eta_q - eta_p) . A_p mu_p``, for kappa_p, kappa_q >= 1 as
+    ``G(kappa_q) - G(kappa_p) + (kappa_q - kappa_p)(1 - A_p) + kappa_q A_p |mu_p - mu_q|^2 / 2``
+    with ``G = g - kappa`` (the scaled Bessel function): no terms of size kappa; below, the plain form."""
+    v = 0.5 * p - 1.0
+    kappa_p, kappa_q = norm(eta_p), norm(eta_q)
+    large_p, large_q = jnp.maximum(kappa_p, 1.0), jnp.maximum(kappa_q, 1.0)
+
+    def scaled(kappa: Array) -> Array:
+        return _bessel.log_ive(v, kappa) - v * jnp.log(0.5 * kappa)
+
+    complement = _bessel.one_minus_bessel_ratio(v, large_p)
+    direction = _unit(eta_p, large_p) - _unit(eta_q, large_q)
+    scaled_kl = (
+        scaled(large_q)
+        - scaled(large_p)
+        + (large_q - large_p) * complement
+        + large_q * (1.0 - complement) * 0.5 * jnp.sum(direction * direction, axis=-1)
+    )
+    chi_p = expectation(eta_p, p)
+    plain = log_normalizer(eta_q, p) - log_normalizer(eta_p, p) - jnp.sum((eta_q - eta_p) * chi_p, axis=-1)
+    return jnp.where((kappa_p >= 1.0) & (kappa_q >= 1.0), scaled_kl, plain)
+
+
 def fisher(eta: Array, p: int) -> Array:
     """``R I + (1 - p R - A^2) u u^T``, shape (..., p, p)."""
     kappa = norm(eta)
@@ -218,6 +259,19 @@ class VonMisesFisher(ExponentialFamily):
 
     def solve_natural(self, chi: Array) -> Array:
         return solve_natural(chi, self.dim)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        return entropy(eta, self.dim)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        return kl_divergence(eta_p, eta_q, self.dim)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``nll`` with ``1 - mu . x = (|x - mu|^2 + 1 - |x|^2) / 2`` (no ``1 - cos`` cancellation)."""
+        mu = _unit(eta, norm(eta))
+        difference = x - mu
+        one_minus_cosine = 0.5 * (jnp.sum(difference * difference, axis=-1) + (1.0 - jnp.sum(x * x, axis=-1)))
+        return nll(eta, one_minus_cosine, self.dim)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x
