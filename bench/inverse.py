@@ -7,8 +7,11 @@ once they exist in expfam), 1,000,000 random natural parameters in float32 and f
   ``natural_from_expectation(chi)`` (first call and median of ``--calls``), and their ratio;
 * accuracy of the inverse, per row the norm-wise relative error ``max|a - b| / max|b|``: in
   float32 against the same rounded ``chi`` solved in float64 (the solver is measured, not the
-  conditioning of the map), in float64 against the parameters ``chi`` was computed from; and
-  the count of non-finite outputs (failures);
+  conditioning of the map), in float64 against the parameters ``chi`` was computed from; the
+  backward error, ``expectation(solved)`` evaluated in float64 against the given ``chi`` (same
+  per-row measure: what a solver working in the input's precision can guarantee; the forward
+  error is at most this times the condition number); and the count of non-finite outputs
+  (failures, NaN by design where the solver did not converge);
 * efax's ``GammaEP.to_nat`` (its shape against the true shape) on a smaller batch (``--efax-n``), extrapolated per 1e6.
 
     PYTHONPATH=. python bench/inverse.py [--scale 0.1] [--calls 5]
@@ -85,6 +88,7 @@ def run_case(name: str, n: int, calls: int) -> list[list[Any]]:
                 [[(eta,), (eta * 0.999,)], [(chi,), (chi_alt,)]],
                 calls,
                 warmup=1,
+                clock="cpu",
             )
             solved = np.asarray(jax.jit(family.natural_from_expectation)(chi))
         if dtype == "float32":  # reference: the same rounded chi solved in float64 (the solver's own error)
@@ -94,6 +98,8 @@ def run_case(name: str, n: int, calls: int) -> list[list[Any]]:
                 )
         else:  # reference: the natural parameters chi was computed from (solver and conditioning)
             reference = np.asarray(eta64)
+        with jax.enable_x64(True):  # backward error: the solution's expectation against the given chi
+            back = np.asarray(family.expectation(jnp.asarray(solved, jnp.float64)))
         failures = int(np.sum(~np.isfinite(solved).all(axis=-1)))
         rows.append(
             [
@@ -105,6 +111,7 @@ def run_case(name: str, n: int, calls: int) -> list[list[Any]]:
                 inverse.median_s / forward.median_s,
                 f"{forward.first_s:.2f} / {inverse.first_s:.2f}",
                 _relative_error(solved, reference),
+                _relative_error(back, np.asarray(chi)),
                 failures,
             ]
         )
@@ -143,6 +150,7 @@ def efax_gamma(n: int) -> list[Any] | None:
         f"{first:.2f}",
         f"{error:.1e}",
         "",
+        "",
     ]
 
 
@@ -154,7 +162,8 @@ HEADER = [
     "inverse ms",
     "inverse / forward",
     "first calls s",
-    "rel. error",
+    "rel. error (median / 99.9% / max)",
+    "backward error",
     "failures",
 ]
 
@@ -164,11 +173,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 1,000,000 parameters")
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--dirichlet-scale", type=float, default=1.0, help="extra factor for Dirichlet(16)")
+    parser.add_argument("--family", action="append", help="only these families (repeatable)")
     parser.add_argument("--efax-n", type=int, default=20000, help="batch for efax's Gamma inverse (0: skip)")
     args = parser.parse_args()
     n = int(1_000_000 * args.scale)
     rows = []
     for name in CASES:
+        if args.family and name not in args.family:
+            continue
         try:
             CASES[name][0]()
         except AttributeError:
@@ -177,7 +189,7 @@ def main() -> None:
         rows += run_case(name, int(n * args.dirichlet_scale) if name.startswith("Dirichlet") else n, args.calls)
     if args.efax_n and (row := efax_gamma(args.efax_n)):
         rows.append(row)
-    print(f"\n{H.machine()}; median of {args.calls} calls\n")
+    print(f"\n{H.machine()}; median of {args.calls} calls (process CPU time, interleaved)\n")
     print(H.markdown_table(HEADER, rows))
 
 

@@ -164,6 +164,36 @@ def test_dirichlet_inverse_recovers_concentrations(x64: None) -> None:
     assert np.max(np.abs(np.asarray(back / a) - 1)) <= 1e-12
 
 
+def test_concentration_inverse_flags_impossible_targets(dtype: str) -> None:
+    """By Jensen, ``exp(E[log x_k]) < E[x_k] = a_k / a0``, so every attainable c has ``sum_k exp(c_k) < 1``:
+    targets at or beyond that bound have no solution and must come back as NaN (not a wrong answer)."""
+    pairs = f([[0.1, 0.1], [-0.5, 0.2], [0.0, -1.0], [-0.69, -0.69], [-0.7, -0.7]])
+    beta = np.asarray(jax.jit(Beta().natural_from_expectation)(pairs))
+    assert np.all(np.isnan(beta[:4]))
+    assert np.all(np.isfinite(beta[4]))
+    triples = f([[-1.0, -1.0, -1.0], [0.1, -1.0, -2.0], [-1.2, -1.2, -1.2]])
+    dirichlet = np.asarray(jax.jit(Dirichlet(3).natural_from_expectation)(triples))
+    assert np.all(np.isnan(dirichlet[:2]))
+    assert np.all(np.isfinite(dirichlet[2]))
+
+
+def test_float32_mean_direction_inverse_at_large_concentration(x64: None) -> None:
+    """In float32 the slope ``1 - (p - 1) R - A^2`` of the mean-length equation cancels completely
+    by kappa ~ 1e3: the solver must still return a kappa whose expectation (evaluated in float64)
+    reproduces the given float32 chi to rounding level (backward error), for p = 2, 3 and 50
+    (256 log-spaced kappa in [20, 1e4], seeded random directions; before the fix 7e-5, 5e-4, 4e-6)."""
+    kappa = np.geomspace(20.0, 1e4, 256)
+    rng = np.random.default_rng(0)
+    for family in (expfam.VonMises(), expfam.VonMisesFisher(3), expfam.VonMisesFisher(50)):
+        direction = rng.normal(size=(kappa.size, family.num_natural))
+        direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
+        chi = family.expectation(jnp.asarray(kappa[:, None] * direction)).astype(jnp.float32)
+        solved = jax.jit(family.natural_from_expectation)(chi)
+        assert solved.dtype == jnp.float32
+        back = np.asarray(family.expectation(solved.astype(jnp.float64)))
+        assert np.max(np.abs(back - np.asarray(chi, np.float64))) <= 2e-6
+
+
 def test_continuous_bernoulli_inverse_near_one_half(dtype: str) -> None:
     eta = f([[-1e3], [-40.0], [-1.0], [-1e-3], [-1e-7], [0.0], [1e-7], [1e-3], [0.7], [1.0], [12.0], [1e3]])
     family = ContinuousBernoulli()

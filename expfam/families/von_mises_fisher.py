@@ -17,7 +17,8 @@ the distribution is uniform). Expectation ``A_v(kappa) mu = R eta`` with the Bes
 are the closed form, finite at every eta including 0.
 
 Inverse: ``r = |chi| < 1``; the concentration solves ``A_v(kappa) = r`` by 6 Newton steps
-(``A_v' = 1 - (p - 1) R - A_v^2 > 0``) from Banerjee et al.'s approximation
+(``A_v' = 1 - (p - 1) R - A_v^2 > 0``; in float32, above ``kappa = 10 p``, its asymptotic form,
+since the direct one cancels there) from Banerjee et al.'s approximation
 ``kappa_0 = r (p - r^2) / (1 - r^2)``; then ``eta = kappa chi / r`` (0 for chi = 0). At large
 kappa this inverse is ill conditioned: ``1 - r ~ (p - 1) / (2 kappa)``, so rounding r alone
 moves kappa by ``2 kappa eps / (p - 1)`` relatively.
@@ -135,7 +136,13 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
     def newton_step(kappa: Array) -> Array:
         ratio = _bessel.bessel_ratio_over_x(v, kappa)
         a = kappa * ratio
-        slope = 1.0 - (p - 1.0) * ratio - a * a
+        # 1 - (p - 1) R - A^2 cancels to ~(p - 1) / (2 kappa^2) for large kappa (every digit of a
+        # float32 lost by kappa ~ 1e3, and Newton then walks away); there float32 takes the
+        # derivative of A ~ 1 - (p - 1)/(2 kappa) - (p - 1)(p - 3)/(8 kappa^2). Float64 keeps enough
+        # digits of the direct form (the asymptotic one would slow convergence to linear).
+        large = (kappa > 10.0 * p) & (kappa.dtype != jnp.float64)
+        asymptotic = (p - 1.0) / (2.0 * kappa**2) * (1.0 + (p - 3.0) / (2.0 * kappa))
+        slope = jnp.where(large, asymptotic, 1.0 - (p - 1.0) * ratio - a * a)
         # Newton can only overshoot to the left (A_v is concave); never go below half the current value.
         return jnp.maximum(kappa - (a - r) / slope, 0.5 * kappa)
 
