@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import jax
 import pytest
 
+import expfam
+
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
@@ -27,3 +29,22 @@ def x64() -> Iterator[None]:
     """Run the test in float64 only (for comparisons against high-precision references)."""
     with jax.enable_x64(True):
         yield
+
+
+def _family_of(item: pytest.Item) -> object | None:
+    """The family a parametrized test runs on (a ``Case``/``Entry`` parameter or a family itself)."""
+    callspec = getattr(item, "callspec", None)
+    for value in callspec.params.values() if callspec else ():
+        family = getattr(value, "family", value)
+        if isinstance(family, expfam.ExponentialFamily):
+            return family
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group each family's tests on one xdist worker (``--dist loadgroup``): what a family compiles
+    is then compiled once, not once per worker."""
+    for item in items:
+        family = _family_of(item)
+        if family is not None:
+            item.add_marker(pytest.mark.xdist_group(type(family).__name__))

@@ -6,6 +6,7 @@ for the maximum-likelihood estimate, dense Jacobians, and an IRLS written here i
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import pathlib
@@ -57,29 +58,46 @@ def _mean_cross_entropy(family, x):
     return lambda eta: jnp.mean(expfam.cross_entropy(family, eta, chi, elc))
 
 
-@pytest.mark.parametrize("entry", ENTRIES)
-def test_natural_gradient_is_gradient_in_expectation_coordinates(entry, dtype):
-    family = entry.family
-    eta, x = _start_and_data(entry, dtype)
+# Each test's math is compiled once per family and dtype (the family static): evaluated eagerly,
+# every family's first call compiled each primitive on its own, which made this module slow.
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _gradients_both_ways(family, eta, x):
+    """(natural gradient, dL/dchi, F dL/dchi, dL/deta) of the mean cross-entropy of the data x at eta."""
     loss = _mean_cross_entropy(family, x)
     grad_eta = jax.grad(loss)(eta)
     grad_chi = jax.grad(lambda chi: loss(family.natural_from_expectation(chi)))(family.expectation(eta))
+    return expfam.damped_natural_gradient(family, eta, grad_eta), grad_chi, family.fisher(eta) @ grad_chi, grad_eta
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_natural_gradient_is_gradient_in_expectation_coordinates(entry, dtype):
+    eta, x = _start_and_data(entry, dtype)
+    natural_gradient, grad_chi, fisher_grad_chi, grad_eta = _gradients_both_ways(entry.family, eta, x)
     # F^{-1} dL/deta = dL/dchi, and dually F_chi^{-1} dL/dchi = F dL/dchi = dL/deta.
-    assert_close(expfam.damped_natural_gradient(family, eta, grad_eta), grad_chi, dtype, loose=50)
-    assert_close(family.fisher(eta) @ grad_chi, grad_eta, dtype, loose=50)
+    assert_close(natural_gradient, grad_chi, dtype, loose=50)
+    assert_close(fisher_grad_chi, grad_eta, dtype, loose=50)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2, 3))
+def _steps_from_nearby_start(family, x, optimizer_name, steps):
+    """g' after ``steps`` optimizer steps of size 1 from ``_nearby_start``, and g' at the MLE."""
+    eta = _nearby_start(family, x)
+    loss = _mean_cross_entropy(family, x)
+    optimizer = getattr(expfam, optimizer_name)(family, learning_rate=1.0)
+    state = optimizer.init(eta)
+    for _ in range(steps):
+        updates, state = optimizer.update(jax.grad(loss)(eta), state, eta)
+        eta = optax.apply_updates(eta, updates)
+    return family.expectation(eta), family.expectation(expfam.fit(family, x))
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_mirror_descent_step_of_one_lands_on_the_mle(entry, dtype):
-    family = entry.family
     _, x = _start_and_data(entry, dtype)
-    eta = _nearby_start(family, x)
-    loss = _mean_cross_entropy(family, x)
-    optimizer = expfam.mirror_descent(family, learning_rate=1.0)
-    updates, _ = optimizer.update(jax.grad(loss)(eta), optimizer.init(eta), eta)
-    landed = optax.apply_updates(eta, updates)
-    mle = expfam.fit(family, x)
-    assert_close(family.expectation(landed), family.expectation(mle), dtype, loose=20)
+    landed, mle = _steps_from_nearby_start(entry.family, x, "mirror_descent", 1)
+    assert_close(landed, mle, dtype, loose=20)
 
 
 def test_natural_gradient_step_of_one_is_exact_for_quadratic_log_normalizer(dtype):
@@ -93,17 +111,10 @@ def test_natural_gradient_step_of_one_is_exact_for_quadratic_log_normalizer(dtyp
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_natural_gradient_descent_converges_to_the_mle_in_a_few_steps(entry, x64):
-    family = entry.family
     _, x = _start_and_data(entry, jnp.float64)
-    mle = expfam.fit(family, x)
-    eta = _nearby_start(family, x)  # Newton's method converges from near the optimum
-    loss = _mean_cross_entropy(family, x)
-    optimizer = expfam.natural_gradient_descent(family, learning_rate=1.0)
-    state = optimizer.init(eta)
-    for _ in range(6):
-        updates, state = optimizer.update(jax.grad(loss)(eta), state, eta)
-        eta = optax.apply_updates(eta, updates)
-    assert_close(family.expectation(eta), family.expectation(mle), "float64", loose=1e3)
+    # Newton's method converges from near the optimum
+    landed, mle = _steps_from_nearby_start(entry.family, x, "natural_gradient_descent", 6)
+    assert_close(landed, mle, "float64", loose=1e3)
 
 
 def test_damping_solves_the_damped_system(dtype):
