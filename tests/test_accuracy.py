@@ -389,6 +389,20 @@ def _von_mises_fisher_entropy(p: int) -> Callable[[list[MP]], MP]:
     return lambda e: g(e) - mp.fsum(a * b for a, b in zip(e, chi(e), strict=True))
 
 
+def _von_mises_fisher(p: int, points: list[Any], near: Callable[[list[float]], list[float]]) -> Reference:
+    """The von Mises-Fisher reference on the sphere in R^p (log h = 0, T(x) = x)."""
+    return Reference(
+        families.VonMisesFisher(p),
+        g=_von_mises_fisher_g(p),
+        chi=_von_mises_fisher_chi(p),
+        entropy=_von_mises_fisher_entropy(p),
+        stats=mpv,
+        log_h=lambda x: mp.mpf(0),
+        points=points,
+        near=near,
+    )
+
+
 def _von_mises_point(loc: float, kappa: float) -> tuple[list[float], float]:
     return [kappa * np.cos(loc), kappa * np.sin(loc)], loc + 0.7 / np.sqrt(max(kappa, 1.0))
 
@@ -676,14 +690,9 @@ REFERENCES.update(
             ],
             near=lambda e: [e[0] * 0.8 + 0.1, e[1] * 0.9 - 0.1],
         ),
-        "VonMisesFisher": Reference(
-            families.VonMisesFisher(3),
-            g=_von_mises_fisher_g(3),
-            chi=_von_mises_fisher_chi(3),
-            entropy=_von_mises_fisher_entropy(3),
-            stats=mpv,
-            log_h=lambda x: mp.mpf(0),
-            points=[
+        "VonMisesFisher": _von_mises_fisher(
+            3,
+            [
                 _vmf_point(direction, kappa)
                 for direction, kappa in (
                     ([0.6, 0.0, 0.8], 2.0),
@@ -695,14 +704,9 @@ REFERENCES.update(
             ],
             near=lambda e: [v * 0.8 + 0.1 * (i + 1) for i, v in enumerate(e)],
         ),
-        "VonMisesFisher(50)": Reference(
-            families.VonMisesFisher(50),
-            g=_von_mises_fisher_g(50),
-            chi=_von_mises_fisher_chi(50),
-            entropy=_von_mises_fisher_entropy(50),
-            stats=mpv,
-            log_h=lambda x: mp.mpf(0),
-            points=[_vmf_point(list(np.cos(np.arange(50.0))), kappa) for kappa in (1e-8, 3.0, 100.0, 1e4)],
+        "VonMisesFisher(50)": _von_mises_fisher(
+            50,
+            [_vmf_point(list(np.cos(np.arange(50.0))), kappa) for kappa in (1e-8, 3.0, 100.0, 1e4)],
             near=lambda e: [v * 0.8 + 0.01 * (i % 3) for i, v in enumerate(e)],
         ),
         "MultivariateNormal": Reference(
