@@ -1,8 +1,15 @@
-"""Helpers shared by the tests: one tolerance per dtype, and relative-error measures."""
+"""Helpers shared by the tests: one tolerance per dtype, relative-error measures, and draws."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+import expfam
 
 #: Relative tolerance for a quantity computed two ways in floating point.
 _RTOL = {"float32": 2e-4, "float64": 1e-10}
@@ -22,3 +29,35 @@ def assert_close(actual, expected, dtype, loose: float = 1.0, floor: float = 0.0
     scale = max(float(np.max(np.abs(e), initial=0.0)), floor, np.finfo(np.float64).tiny)
     error = float(np.max(np.abs(a - e), initial=0.0)) / scale
     assert error <= tolerance(dtype, loose), f"relative error {error:.2e} > {tolerance(dtype, loose):.1e}\n{a}\n{e}"
+
+
+#: Every test draws from one compiled sampler per family, dtype and parameter shape: the first n
+#: of this many draws (a sampler with a Gamma rejection loop compiles in ~2 s, once per sample
+#: shape; drawing more and slicing costs milliseconds).
+DRAWS = 40_000
+
+
+@functools.cache
+def _sampler(family: Any) -> Any:
+    return jax.jit(lambda key, eta: family.sample(key, eta, (DRAWS,)))
+
+
+def draws(family: Any, eta: Any, n: int, seed: int = 0) -> jax.Array:
+    """``n <= DRAWS`` independent draws of ``q(. | eta)`` for one parameter vector ``eta``."""
+    assert n <= DRAWS
+    return _sampler(family)(jax.random.key(seed), eta)[:n]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _nll_derivatives(family: Any, eta: jax.Array, x: jax.Array, hessian: bool) -> tuple[jax.Array, ...]:
+    def loss(e: jax.Array) -> jax.Array:
+        return jnp.sum(expfam.nll(family, e, x))
+
+    return (*jax.value_and_grad(loss)(eta), *((jax.hessian(loss)(eta),) if hessian else ()))
+
+
+def assert_finite_loss_and_derivatives(family: Any, eta: jax.Array, x: jax.Array, hessian: bool = False) -> None:
+    """The summed nll of x at eta and its gradient (and Hessian) in eta are finite; compiled once
+    per family, dtype and shape (the hypothesis tests run many examples through it)."""
+    for value in _nll_derivatives(family, eta, x, hessian):
+        assert np.all(np.isfinite(np.asarray(value))), (family, eta, x, value)

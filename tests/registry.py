@@ -12,18 +12,32 @@ One row per family class: adding a family adds one row here. A row gives
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import helpers
 import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.integrate
 import scipy.stats as st
 
 import expfam
 from expfam._catalogue import CATALOGUE
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _compiled_log_prob(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> jax.Array:
+    return expfam.log_prob(family, eta, x)
+
+
+def _log_prob_of(family: expfam.ExponentialFamily, eta: Any) -> Callable[[Any], jax.Array]:
+    """``x -> log q(x | eta)``, compiled once per family (eta an argument, not a constant)."""
+    eta = jnp.asarray(eta)
+    return lambda x: _compiled_log_prob(family, eta, x)
 
 
 class Reference(NamedTuple):
@@ -46,7 +60,7 @@ def integrate(lower: Callable[[Any], float]) -> Callable[..., float]:
     """Mass by adaptive quadrature of ``exp(log_prob)`` on ``[lower(family), inf)``."""
 
     def mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
-        log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+        log_prob = _log_prob_of(family, eta)
 
         def density(x: float) -> float:
             return float(np.exp(log_prob(np.float64(x))))
@@ -60,7 +74,7 @@ def integrate(lower: Callable[[Any], float]) -> Callable[..., float]:
 def integrate_line(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on the real line, split at the mode region found from the expectation."""
     center = float(family.expectation(eta)[0])
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
 
     def density(x: float) -> float:
         return float(np.exp(log_prob(np.float64(x))))
@@ -100,13 +114,13 @@ def _one_hot_logpmf(dist: Any, x: np.ndarray) -> np.ndarray:
 def _positive_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on (0, inf) after substituting x = e^u, which smooths densities singular at 0."""
 
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
 
     def density(u: float) -> float:
         return float(np.exp(log_prob(np.exp(np.float64(u))) + u))
 
     # Split at the log of the sample median, so quad sees the bulk however narrow it is.
-    draws = family.sample(jax.random.key(0), eta, (101,))
+    draws = helpers.draws(family, jnp.asarray(eta), 101)
     center = float(np.log(np.median(np.asarray(draws))))
     # u in [-700, 700] keeps e^u finite and nonzero in float64; the mass outside is negligible.
     left, _ = scipy.integrate.quad(density, -700.0, center, limit=500, epsabs=1e-13, epsrel=1e-11)
@@ -132,31 +146,31 @@ def _split_mass(density: Callable[[float], float], u: np.ndarray, low: float, hi
 
 def _log_scale_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on (0, inf) after substituting x = e^u, split around the draws' bulk."""
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
 
     def density(u: float) -> float:
         return float(np.exp(log_prob(np.exp(np.float64(u))) + u))
 
-    draws = np.log(np.asarray(family.sample(jax.random.key(0), eta, (1001,)), np.float64))
+    draws = np.log(np.asarray(helpers.draws(family, jnp.asarray(eta), 1001), np.float64))
     return _split_mass(density, draws, -700.0, 700.0)
 
 
 def _unit_interval_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on (0, 1) after substituting x = sigmoid(u) (smooths densities singular at 0 and 1)."""
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
 
     def density(u: float) -> float:
         x = 1.0 / (1.0 + np.exp(-u))
         return float(np.exp(log_prob(np.float64(x)))) * x * (1.0 - x)
 
-    draws = np.asarray(family.sample(jax.random.key(0), eta, (1001,)), np.float64)
+    draws = np.asarray(helpers.draws(family, jnp.asarray(eta), 1001), np.float64)
     inside = draws[(draws > 0) & (draws < 1)]
     return _split_mass(density, np.log(inside) - np.log1p(-inside), -700.0, 700.0)
 
 
 def _closed_unit_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on [0, 1] by adaptive quadrature (a bounded density)."""
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
     total, _ = scipy.integrate.quad(
         lambda x: float(np.exp(log_prob(np.float64(x)))), 0.0, 1.0, limit=500, epsabs=1e-13, epsrel=1e-11
     )
@@ -165,7 +179,7 @@ def _closed_unit_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> floa
 
 def _circle_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass of an angle density over one period [-pi, pi]."""
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
     loc = float(np.arctan2(eta[1], eta[0]))
     points = [p for p in (loc, loc - np.pi, loc + np.pi) if -np.pi < p < np.pi]
     total, _ = scipy.integrate.quad(
@@ -176,7 +190,7 @@ def _circle_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
 
 def _laplace_mass(family: expfam.ExponentialFamily, eta: np.ndarray) -> float:
     """Mass on the real line, split at the known location (the kink)."""
-    log_prob = jax.jit(lambda x: expfam.log_prob(family, eta, x))
+    log_prob = _log_prob_of(family, eta)
     scale = float(family.expectation(eta)[0])
 
     def density(x: float) -> float:

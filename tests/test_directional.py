@@ -9,6 +9,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import scipy.stats as st
+from helpers import assert_finite_loss_and_derivatives, draws
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
@@ -108,12 +109,8 @@ def test_vmf_support_and_zero_concentration(dtype: str) -> None:
         assert float(expfam.log_prob(family, eta, jnp.asarray(off))) == -np.inf
 
 
-def _loss_and_grad(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array, jit: bool) -> tuple:
-    fn = jax.value_and_grad(lambda e: jnp.sum(expfam.nll(family, e, x)))
-    return (jax.jit(fn) if jit else fn)(eta)
-
-
-# 8 examples, each checked in float32 and float64, eagerly and under jit.
+# 8 examples, each checked in float32 and float64, compiled (the battery evaluates each family
+# eagerly too).
 @settings(max_examples=8, deadline=None, derandomize=True)
 @given(log_kappa=hs.floats(-8.0, 5.0), loc=hs.floats(-np.pi, np.pi), x=hs.floats(-10.0, 10.0))
 def test_von_mises_finite_loss_and_gradient(log_kappa: float, loc: float, x: float) -> None:
@@ -121,15 +118,10 @@ def test_von_mises_finite_loss_and_gradient(log_kappa: float, loc: float, x: flo
         with jax.enable_x64(dtype == "float64"):
             family = VonMises()
             eta = family.natural_from_source(loc=jnp.asarray(loc), concentration=jnp.asarray(10.0**log_kappa))
-            for jit in (False, True):
-                loss, grad = _loss_and_grad(family, eta, jnp.asarray(x), jit)
-                assert np.isfinite(float(loss)), (dtype, jit, loss)
-                assert np.all(np.isfinite(np.asarray(grad))), (dtype, jit, grad)
-            hessian = jax.hessian(lambda e, family=family: expfam.nll(family, e, jnp.asarray(x)))(eta)
-            assert np.all(np.isfinite(np.asarray(hessian)))
+            assert_finite_loss_and_derivatives(family, eta, jnp.asarray(x), hessian=True)
 
 
-# 4 examples, each in float32 and float64, eagerly and under jit, in dimensions 3 and 50.
+# 4 examples, each in float32 and float64, compiled, in dimensions 3 and 50.
 @settings(max_examples=4, deadline=None, derandomize=True)
 @given(log_kappa=hs.floats(-8.0, 5.0), seed=hs.integers(0, 2**16))
 def test_vmf_finite_loss_and_gradient(log_kappa: float, seed: int) -> None:
@@ -140,11 +132,7 @@ def test_vmf_finite_loss_and_gradient(log_kappa: float, seed: int) -> None:
                 mu = jax.random.normal(jax.random.key(seed), (p,))
                 mu = mu / jnp.linalg.norm(mu)
                 eta = family.natural_from_source(mean_direction=mu, concentration=jnp.asarray(10.0**log_kappa))
-                x = family.sample(jax.random.key(seed + 1), eta)
-                for jit in (False, True):
-                    loss, grad = _loss_and_grad(family, eta, x, jit)
-                    assert np.isfinite(float(loss)), (dtype, p, jit)
-                    assert np.all(np.isfinite(np.asarray(grad))), (dtype, p, jit)
+                assert_finite_loss_and_derivatives(family, eta, draws(family, eta, 1, seed + 1)[0])
 
 
 @pytest.mark.parametrize("p", [2, 3, 50])

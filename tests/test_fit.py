@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import assert_close
+from helpers import assert_close, draws
 from scipy import stats
 
 import expfam
@@ -48,7 +48,7 @@ def test_fit_weights_are_repetitions(dtype):
 def test_cross_entropy_minimization_is_maximum_likelihood(family, source):
     """A constant head ``eta = link(b)`` trained by Adam on the mean cross-entropy reaches ``fit``."""
     eta_true = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
-    x = family.sample(jax.random.key(0), eta_true, (200,))
+    x = draws(family, eta_true, 200)
     target = expfam.Target.from_samples(family, x)
     loss = expfam.loss(family)
     optimizer = optax.adam(0.1)
@@ -73,7 +73,7 @@ def test_cross_entropy_minimization_is_maximum_likelihood(family, source):
 def test_constant_head_starts_at_the_fit(family, source):
     """The bias initialization of ``expfam fit``: Gauss-Newton on the link's raw outputs reaches ``fit``."""
     eta_true = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
-    x = family.sample(jax.random.key(0), eta_true, (300,))
+    x = draws(family, eta_true, 300)
     scales = (1e-3, 1.0, 1e3) if type(family).__name__ in ("Gamma", "Exponential", "LogNormal") else (None,)
     for scale in scales:
         xs = x if scale is None else x * scale
