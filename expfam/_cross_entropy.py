@@ -66,8 +66,11 @@ def cross_entropy(family: ExponentialFamily, eta: Any, chi: Any, elc: Any = 0.0)
             f"{family.name}: expectation parameters must have shape (..., {family.num_natural}), got shape {chi.shape}"
         )
     eta, chi, elc = _broadcast_batch(eta, chi, elc)
+    core = family.log_normalizer_minus_inner(eta, chi)
+    if core is None:
+        core = family.log_normalizer(eta) - inner(chi, eta)
     # An out-of-support target has elc = -inf; keep its value +inf whatever chi . eta is.
-    return jnp.where(jnp.isneginf(elc), jnp.inf, family.log_normalizer(eta) - inner(chi, eta) - elc)
+    return jnp.where(jnp.isneginf(elc), jnp.inf, core - elc)
 
 
 def _stable_value(generic: Array, stable: Array | None) -> Array:

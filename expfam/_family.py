@@ -151,6 +151,12 @@ class ExponentialFamily:
         """``KL(q(. | eta_p) || q(. | eta_q))`` (eta_p and eta_q broadcast to one batch)."""
         return None
 
+    def log_normalizer_minus_inner(self, eta: Array, chi: Array) -> Array | None:
+        """Optional fast path of ``cross_entropy``: ``g(eta) - chi . eta`` (same batch) in a form
+        that evaluates faster, with the derivatives of that expression. None (the default): the
+        plain expression."""
+        return None
+
     # -- derived ---------------------------------------------------------------------------
     def log_normalizer(self, eta: Array) -> Array:
         """g(eta), with the exact derivative expectation(eta) . d_eta (custom JVP)."""

@@ -24,6 +24,7 @@ __all__ = [
     "digamma",
     "expm1mx",
     "inverse_digamma",
+    "large_argument",
     "lbeta",
     "lgamma",
     "log1mexp",
@@ -39,6 +40,7 @@ __all__ = [
     "poisson_entropy",
     "poisson_expected_log_factorial",
     "poisson_log_pmf",
+    "stirling_correction",
     "stirling_remainder",
     "trigamma",
     "trigamma_minus_reciprocal",
@@ -51,7 +53,7 @@ def _is_f64(x: Array) -> bool:
     return x.dtype == jnp.float64
 
 
-def _large(x: Array) -> float:
+def large_argument(x: Array) -> float:
     """Where the Stirling series of ``_gamma_functions`` takes over (6 in float32, 10 in float64)."""
     return 10.0 if _is_f64(x) else 6.0
 
@@ -142,8 +144,8 @@ def stirling_remainder(x: Array) -> Array:
     ``lgamma(L)``). With it, ``lgamma`` of a large argument combines analytically with other
     large terms (see the Gamma and Poisson families).
     """
-    large = x >= _large(x)
-    big = jnp.where(large, x, _large(x))
+    large = x >= large_argument(x)
+    big = jnp.where(large, x, large_argument(x))
     small = jnp.where(large, 1.0, x)
     direct = lgamma(small) - (small - 0.5) * jnp.log(small) + small - HALF_LOG_TWO_PI
     return jnp.where(large, stirling_correction(1.0 / big), direct)
@@ -163,7 +165,7 @@ def lbeta(a: Array, b: Array) -> Array:
     """
     # where (not minimum/maximum): at a tie, min/max would split the derivative in halves.
     a, b = jnp.where(a <= b, a, b), jnp.where(a <= b, b, a)
-    large = _large(a)
+    large = large_argument(a)
     both, mixed = a >= large, (a < large) & (b >= large)
     # Each branch sees only arguments in its range, so untaken branches stay finite.
     a1, b1 = jnp.where(both, a, large), jnp.where(both, b, large)
@@ -183,8 +185,8 @@ def lbeta(a: Array, b: Array) -> Array:
 def log_factorial_of(k: Array) -> Array:
     """``log k! = lgamma(k + 1)`` for ``k >= 0``: exactly 0 at 0 and 1; for ``k >= L`` as
     ``(k + 1/2) log k - k + 1/2 log(2 pi) + delta(k)`` (no rounding of ``k + 1`` in float32)."""
-    large = k >= _large(k)
-    big = jnp.where(large, k, _large(k))
+    large = k >= large_argument(k)
+    big = jnp.where(large, k, large_argument(k))
     stirling = (big + 0.5) * jnp.log(big) - big + HALF_LOG_TWO_PI + stirling_correction(1.0 / big)
     return jnp.where(large, stirling, lgamma(jnp.where(large, 1.0, k) + 1.0))
 

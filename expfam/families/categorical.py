@@ -22,6 +22,33 @@ import jax.numpy as jnp
 from expfam._family import Array, ExponentialFamily, as_float
 
 
+def _logsumexp(eta: Array) -> Array:
+    """``log sum_k exp(eta_k)`` over the last axis, kept (a max shift; -inf where every logit is)."""
+    shift = jax.lax.stop_gradient(jnp.max(eta, axis=-1, keepdims=True))
+    shift = jnp.where(jnp.isfinite(shift), shift, 0.0)
+    return shift + jnp.log(jnp.sum(jnp.exp(eta - shift), axis=-1, keepdims=True))
+
+
+@jax.custom_jvp
+def log_normalizer_minus_inner(eta: Array, chi: Array) -> Array:
+    """``g(eta) - chi . eta`` for a probability vector chi, as ``-sum_k chi_k (eta_k - g(eta))``.
+
+    The two agree wherever ``sum_k chi_k = 1`` (every expectation parameter); the second is one
+    reduction over the classes after ``g``, which XLA:CPU runs ~4x faster than the separate
+    reductions of ``g - chi . eta`` (bench/losses.py, soft targets, 16384 x 1000). Derivatives
+    are those of ``g(eta) - chi . eta`` (custom JVP): ``softmax(eta) - chi`` in eta, ``-eta`` in chi.
+    """
+    return -jnp.sum(chi * (eta - _logsumexp(eta)), axis=-1)
+
+
+@log_normalizer_minus_inner.defjvp
+def _log_normalizer_minus_inner_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple:
+    (eta, chi), (eta_dot, chi_dot) = primals, tangents
+    g = _logsumexp(eta)
+    value = -jnp.sum(chi * (eta - g), axis=-1)
+    return value, jnp.sum((jnp.exp(eta - g) - chi) * eta_dot - eta * chi_dot, axis=-1)
+
+
 @dataclasses.dataclass(frozen=True)
 class Categorical(ExponentialFamily):
     num_classes: int
@@ -53,6 +80,9 @@ class Categorical(ExponentialFamily):
 
     def natural_from_expectation(self, chi: Array) -> Array:
         return jnp.log(chi)
+
+    def log_normalizer_minus_inner(self, eta: Array, chi: Array) -> Array:  # type: ignore[override]
+        return log_normalizer_minus_inner(eta, chi)
 
     def stable_entropy(self, eta: Array) -> Array:
         """``-sum_k p_k log p_k`` with ``log p = log_softmax(eta)``: non-negative terms."""

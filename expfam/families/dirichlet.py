@@ -5,10 +5,10 @@ concentrations ``a_k > 0`` and ``a0 = sum_k a_k``. Natural parameters ``eta = a`
 concentrations), ``T(x) = log x`` (all K coordinates, taken whole), ``log h(x) = -sum_k log x_k``,
 
 
-    g(a) = sum_k lgamma(a_k) - lgamma(a0) = sum_{k=2..K} lbeta(a_1 + ... + a_{k-1}, a_k),
+    g(a) = sum_k lgamma(a_k) - lgamma(a0),
 
-the telescoping sum of log-beta functions, which has no cancellation between huge lgamma
-values when the concentrations are large or very unequal. Expectation
+evaluated with Stirling's form of the large log-gammas combined analytically (``log_normalizer``),
+so that huge lgamma values never cancel when the concentrations are large or very unequal. Expectation
 ``E[log x_k] = digamma(a_k) - digamma(a0)``, evaluated as
 ``-log1p(others_k / a_k) - (log a_k - digamma(a_k)) + (log a0 - digamma(a0))`` with
 ``others_k = a0 - a_k`` to a few ulps (``_exclusive_sums``); Fisher
@@ -72,9 +72,33 @@ def _exclusive_sums(a: Array) -> Array:
 
 
 def log_normalizer(a: Array) -> Array:
-    """``sum_k lgamma(a_k) - lgamma(sum_k a_k)`` as a telescoping sum of log-beta functions."""
-    partial = jnp.cumsum(a[..., :-1], axis=-1)
-    return jnp.sum(_special.lbeta(partial, a[..., 1:]), axis=-1)
+    """``g(a) = sum_k lgamma(a_k) - lgamma(a0)`` with the large terms combined analytically.
+
+    With ``t_k = lgamma(a_k) - a_k log a0 + a_k``, ``g = sum_k t_k + 1/2 log a0 - 1/2 log(2 pi)
+    - delta(a0)`` (delta: the Stirling remainder). For ``a_k >= L`` (where the Stirling series
+    holds, ``_special``) ``t_k = -a_k log1p(o_k / a_k) - 1/2 log a_k + 1/2 log(2 pi) + delta(a_k)``
+    with ``o_k = a0 - a_k`` from ``_exclusive_sums``: every term of size ``a log a`` is negative,
+    so nothing cancels at large or very unequal concentrations; below ``L``, ``t_k`` as written
+    (its terms are at most ``L log a0``). One logarithm-sized evaluation per coordinate.
+    """
+    large = _special.large_argument(a)
+    total = jnp.sum(a, axis=-1)
+    is_large = a >= large
+    big = jnp.where(is_large, a, large)
+    t_large = (
+        -big * _special.log1p(_exclusive_sums(a) / big)
+        - 0.5 * jnp.log(big)
+        + _special.HALF_LOG_TWO_PI
+        + _special.stirling_correction(1.0 / big)
+    )
+    small = jnp.where(is_large, 1.0, a)
+    t_small = _special.lgamma(small) - small * (jnp.log(total)[..., None] - 1.0)
+    return (
+        jnp.sum(jnp.where(is_large, t_large, t_small), axis=-1)
+        + 0.5 * jnp.log(total)
+        - _special.HALF_LOG_TWO_PI
+        - _special.stirling_remainder(total)
+    )
 
 
 def mean_log(a: Array) -> Array:
