@@ -162,12 +162,20 @@ def test_closed_forms_match_autodiff(case: Case, dtype: str) -> None:
 def test_gradient_is_expectation_minus_target(case: Case, mode: str, dtype: str) -> None:
     eta, x, (_, gradient) = _per_sample(case, mode, dtype)
     with jax.enable_x64(dtype == "float64"):
-        expected = compiled(_expectation_minus_target)(case.family, eta, x)
-    assert_close(gradient, expected, dtype, floor=1e-3)
+        expected, inside = compiled(_expectation_minus_target)(case.family, eta, x)
+    # As above, a float32 draw can underflow out of the support (its loss is +inf, its gradient 0):
+    # compare at the draws inside.
+    inside = np.asarray(inside)
+    assert np.mean(inside) > 0.5
+    assert_close(np.asarray(gradient)[inside], np.asarray(expected)[inside], dtype, floor=1e-3)
 
 
-def _expectation_minus_target(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> jax.Array:
-    return family.expectation(eta) - family.target(x)[0]
+def _expectation_minus_target(
+    family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """``g'(eta) - T(x)``, and whether each draw is inside the support."""
+    chi, log_h = family.target(x)
+    return family.expectation(eta) - chi, log_h > -jnp.inf
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
