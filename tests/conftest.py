@@ -42,14 +42,9 @@ def _family_of(item: pytest.Item) -> object | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group each family's tests on one xdist worker (``--dist loadgroup``), and run them one
-    family after another: what a family compiles is compiled once, not once per worker, and is
-    still in JAX's compilation caches (least-recently-used, a few thousand programs) when the
-    family's next test needs it. Tests of no family run first; the order is otherwise kept."""
-    groups = {}
+    """Group each family's tests on one xdist worker (``--dist loadgroup``): what a family compiles
+    is then compiled once, not once per worker."""
     for item in items:
         family = _family_of(item)
-        groups[item.nodeid] = "" if family is None else type(family).__name__
         if family is not None:
-            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
-    items.sort(key=lambda item: groups[item.nodeid])
+            item.add_marker(pytest.mark.xdist_group(type(family).__name__))
