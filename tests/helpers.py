@@ -48,6 +48,11 @@ def draws(family: Any, eta: Any, n: int, seed: int = 0) -> jax.Array:
     return _sampler(family)(jax.random.key(seed), eta)[:n]
 
 
+def log_prob_and_gradient(family: Any, eta: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``log q(x | eta)`` and the gradient of the summed nll in eta (for the checks to compile)."""
+    return expfam.log_prob(family, eta, x), jax.grad(lambda e: jnp.sum(expfam.nll(family, e, x)))(eta)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def _nll_derivatives(family: Any, eta: jax.Array, x: jax.Array, hessian: bool) -> tuple[jax.Array, ...]:
     def loss(e: jax.Array) -> jax.Array:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import draws
+from helpers import draws, log_prob_and_gradient
 from registry import ENTRY_CASES, Case, case_ids
 
 import expfam
@@ -52,9 +50,7 @@ def test_outside_support_is_minus_infinity_without_nan(case: Case, dtype: str) -
         assert not np.any(np.isnan(np.asarray(gradient))), (value, gradient)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _log_prob_and_gradient(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> tuple[jax.Array, ...]:
-    return expfam.log_prob(family, eta, x), jax.grad(lambda e: expfam.nll(family, e, x))(eta)
+_log_prob_and_gradient = jax.jit(log_prob_and_gradient, static_argnums=0)
 
 
 @pytest.mark.parametrize("case", ENTRY_CASES, ids=case_ids(ENTRY_CASES))

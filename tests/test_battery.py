@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_close, draws, tolerance
+from helpers import DRAWS, assert_close, draws, log_prob_and_gradient, tolerance
 from jax.test_util import check_grads
 from registry import CASES, ENTRY_CASES, REFERENCES, Case, case_ids, scipy_distribution
 
@@ -82,17 +82,13 @@ def test_every_family_has_a_reference() -> None:
     assert not missing, f"add rows to tests/registry.py for {sorted(missing)}"
 
 
-def _log_prob_and_gradient(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> tuple[jax.Array, ...]:
-    """``log q(x | eta)`` and the gradient of ``sum nll`` in eta (one compilation for both tests)."""
-    return expfam.log_prob(family, eta, x), jax.grad(lambda e: jnp.sum(expfam.nll(family, e, x)))(eta)
-
-
 def _per_sample(case: Case, mode: str, dtype: str) -> tuple[jax.Array, jax.Array, tuple[jax.Array, ...]]:
-    """``BATCH`` draws, eta broadcast to them, and ``_log_prob_and_gradient`` in the given mode."""
+    """``BATCH`` draws, eta broadcast to them, and ``log_prob_and_gradient`` in the given mode (one
+    compilation for the log-prob and the gradient test)."""
     with jax.enable_x64(dtype == "float64"):
         x = draw(case, BATCH, seed=1)
         eta = jnp.broadcast_to(natural(case), (BATCH, case.family.num_natural))
-        return eta, x, in_mode(mode, _log_prob_and_gradient, case.family, eta, x)
+        return eta, x, in_mode(mode, log_prob_and_gradient, case.family, eta, x)
 
 
 @pytest.mark.parametrize(("case", "mode", "dtype"), MODE_CASES)
@@ -246,7 +242,7 @@ def test_cross_entropy_and_kl_match_monte_carlo(case: Case, x64: None) -> None:
     others = _pairs(case)
     other = others[(others.index(case.source) + 1) % len(others)]
     eta_q = family.natural_from_source(**{k: jnp.asarray(v) for k, v in other.items()})
-    x = draw(case, 40_000, seed=2)  # (helpers.DRAWS)
+    x = draw(case, DRAWS, seed=2)
     if np.ptp(np.asarray(x)) == 0:
         pytest.skip("every draw is the same value: a Monte Carlo estimate says nothing here")
     nll_q, nll_p, cross, kl = (np.asarray(v) for v in _cross_entropy_and_kl(family, eta_p, eta_q, x))
@@ -290,7 +286,7 @@ def _moments(family: expfam.ExponentialFamily, eta: jax.Array, x: jax.Array) -> 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
 def test_sample_moments_match_expectation(case: Case, x64: None) -> None:
-    n = 40_000
+    n = DRAWS
     mean_chi, expectation, fisher = (np.asarray(v) for v in _moments(case.family, natural(case), draw(case, n, seed=3)))
     standard_error = np.sqrt(np.diagonal(fisher) / n)
     deviation = np.abs(mean_chi - expectation)
