@@ -145,15 +145,22 @@ def test_fisher_vector_products(entry, x64):
     assert np.all(residual <= tolerance(dtype, 10) * scale), residual / scale
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _expectation_fisher(family, eta: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """F(eta), the expectation-coordinate Fisher-vector product at chi = g'(eta) along v, and the
+    dual potential's Hessian at chi (compiled: eagerly, its inverse map compiles op by op)."""
+    chi = family.expectation(eta)
+    product = expfam.expectation_fisher_vector_product(family, chi, v)
+    hessian = jnp.vectorize(jax.hessian(lambda c: expfam.dual_potential(family, c)), signature="(m)->(m,m)")(chi)
+    return family.fisher(eta), product, hessian
+
+
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_expectation_fisher_is_inverse_of_natural_fisher(entry, x64):
     family = entry.family
     eta = _points(entry, jnp.float64)
-    chi = family.expectation(eta)
     v = _tangents(family, eta.shape, jnp.float64)
-    fisher = family.fisher(eta)
-    product = expfam.expectation_fisher_vector_product(family, chi, v)
-    hessian = jnp.vectorize(jax.hessian(lambda c: expfam.dual_potential(family, c)), signature="(m)->(m,m)")(chi)
+    fisher, product, hessian = _expectation_fisher(family, eta, v)
     if _is_overcomplete(family):
         # F is singular; the dual's Hessian is a generalized inverse (F H F = F) that inverts F
         # on the simplex's tangents.

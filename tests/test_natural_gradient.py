@@ -89,10 +89,13 @@ def _steps_from_nearby_start(family, x, optimizer_name, steps):
     eta = _nearby_start(family, x)
     loss = _mean_cross_entropy(family, x)
     optimizer = getattr(expfam, optimizer_name)(family, learning_rate=1.0)
-    state = optimizer.init(eta)
-    for _ in range(steps):
+
+    def step(_, carry):  # (a loop, not unrolled: each step would be traced and compiled anew)
+        eta, state = carry
         updates, state = optimizer.update(jax.grad(loss)(eta), state, eta)
-        eta = optax.apply_updates(eta, updates)
+        return optax.apply_updates(eta, updates), state
+
+    eta, _ = jax.lax.fori_loop(0, steps, step, (eta, optimizer.init(eta)))
     return family.expectation(eta), family.expectation(expfam.fit(family, x))
 
 
