@@ -21,6 +21,7 @@ from expfam._gamma_functions import HALF_LOG_TWO_PI, digamma, lgamma, stirling_c
 
 __all__ = [
     "HALF_LOG_TWO_PI",
+    "approximate_inverse_digamma",
     "digamma",
     "expm1mx",
     "inverse_digamma",
@@ -257,21 +258,60 @@ def trigamma_minus_reciprocal(x: Array) -> Array:
     return jnp.where(x >= _ASYMPTOTIC_FROM, series, trigamma(small) - 1.0 / small)
 
 
-_INVERSE_DIGAMMA_STEPS = 6
+_INVERSE_DIGAMMA_STEPS = 4
 _EULER_GAMMA = 0.5772156649015329
+# log(digamma^{-1}(y) / s) for Minka's start s, as w^2 p(w) (the asymptotic forms are exact to
+# O(w^2): -w^2/24 above, -(pi^2/6) w^2 below), p by least squares (highest power first) on
+# 60,000 log-spaced x in [1e-6, 1e7] with y = digamma(x) from scipy: in w = 1/s where
+# y >= -2.22 (max error 2.9e-5), in w = s below (1.3e-5).
+_START_CORRECTION_ABOVE = (
+    -0.013815122801633472,
+    0.07839206856255695,
+    -0.18709874175427452,
+    0.23429065641590707,
+    -0.16658665170192755,
+    0.06043210747118633,
+    -0.03428813302906886,
+    -0.04065858724017536,
+)
+_START_CORRECTION_BELOW = (
+    -3.75056700865578,
+    9.206604043920224,
+    -8.6837199423933,
+    2.9907312291155077,
+    1.2231195220965285,
+    -1.6462879020210162,
+)
+
+
+def _horner(coefficients: tuple[float, ...], w: Array) -> Array:
+    result = jnp.full_like(w, coefficients[0])
+    for c in coefficients[1:]:
+        result = result * w + c
+    return result
+
+
+def approximate_inverse_digamma(y: Array) -> Array:
+    """``digamma^{-1}(y)`` within a relative 3e-5 for every real y, without iteration.
+
+    Minka's start ``s = exp(y) + 1/2`` for ``y >= -2.22`` and ``s = -1 / (y + gamma)`` below (each
+    up to 35% off), times ``exp(w^2 p(w))`` with a fitted polynomial p (``w = 1/s`` above, ``s`` below: the
+    correction vanishes as ``s -> inf`` and ``s -> 0``, where Minka's forms become exact).
+    """
+    finite_max = 709.0 if _is_f64(y) else 88.0
+    above = y >= -2.22
+    start = jnp.where(above, jnp.exp(jnp.minimum(y, finite_max)) + 0.5, -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA))
+    w = jnp.where(above, 1.0 / start, start)
+    p = jnp.where(above, _horner(_START_CORRECTION_ABOVE, w), _horner(_START_CORRECTION_BELOW, w))
+    return start * jnp.exp(w * w * p)
 
 
 @jax.custom_jvp
 def _inverse_digamma(y: Array) -> Array:
-    # Minka's start: exp(y) + 1/2 above y = -2.22, -1 / (y - digamma(1)) below; then Newton.
-    finite_max = 709.0 if _is_f64(y) else 88.0
-    above = jnp.exp(jnp.minimum(y, finite_max)) + 0.5
-    start = jnp.where(y >= -2.22, above, -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA))
-
     def step(x: Array) -> Array:
         return jnp.maximum(x - (digamma(x) - y) / trigamma(x), 0.5 * x)
 
-    return _solve.newton(step, start, _INVERSE_DIGAMMA_STEPS)
+    return _solve.newton(step, approximate_inverse_digamma(y), _INVERSE_DIGAMMA_STEPS)
 
 
 @_inverse_digamma.defjvp
@@ -286,9 +326,9 @@ def inverse_digamma(y: Any) -> Array:
     """The x > 0 with ``digamma(x) = y``, for any real y (``y`` above ``log`` of the largest float
     overflows to inf).
 
-    Minka's initial guess (``exp(y) + 1/2`` for ``y >= -2.22``, ``-1 / (y + gamma)`` below) and
-    six Newton steps ``x <- x - (digamma(x) - y) / trigamma(x)`` (never shrinking x by more than
-    half), which reach full precision in float32 and float64. Differentiated implicitly:
+    ``approximate_inverse_digamma`` (within 3e-5) and four Newton steps
+    ``x <- x - (digamma(x) - y) / trigamma(x)`` (never shrinking x by more than half), which reach
+    full precision in float32 and float64. Differentiated implicitly:
     ``dx/dy = 1 / trigamma(x)``.
     """
     return _inverse_digamma(jnp.asarray(y, dtype=jnp.result_type(y, float)))

@@ -153,6 +153,14 @@ def test_stirling_remainder(dtype):
     assert error.max() <= 32 * EPS[dtype], (error.max(), x[error.argmax()])
 
 
+def test_approximate_inverse_digamma(x64):
+    # the fitted start, on and beyond its fitting range, against mpmath's digamma
+    x = np.geomspace(1e-8, 1e12, 400)
+    y = reference(mp.digamma, x)
+    error = relative_error(_special.approximate_inverse_digamma(jnp.asarray(y)), x)
+    assert error.max() <= 3e-5, (error.max(), x[error.argmax()])
+
+
 def test_inverse_digamma(dtype):
     x = np.asarray(np.geomspace(1e-6, 1e15 if dtype == "float64" else 1e7, 90), dtype)
     y = reference(mp.digamma, x)

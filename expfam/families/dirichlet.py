@@ -22,9 +22,10 @@ Sherman-Morrison denominator ``1/trigamma(a0) - sum_k 1/trigamma(a_k)`` (a near-
 ``sum_k a_k (phi(a0) - phi(a_k))`` with ``phi(a) = 1 / (a trigamma(a))`` (a sum of positive
 terms), each difference written in the form that keeps its digits (see ``_phi_gap``).
 Initialisation (after Minka, *Estimating a Dirichlet distribution*, 2000):
-``a_k = psi^{-1}(c_k + digamma(a0))`` with Minka's closed-form approximate inverse digamma
-(within about 20%), ``a0`` bisected (12 steps, a 1% bracket) so that these sum to ``a0``; then
-Newton until the residual is at rounding level (typically 3 steps in float32, 4 in float64). A
+``a_k = psi^{-1}(c_k + digamma(a0))`` with a closed-form approximate inverse digamma (Minka's,
+with a fitted correction: within 3e-5), ``a0`` bisected (12 steps, a 1% bracket) so that these
+sum to ``a0``; then Newton until the residual is at rounding level (at most 1 step in float32 and
+3 in float64 over 200,000 random rows with concentrations from 1e-2 to 1e3, K = 2 and 16). A
 row that does not converge within ``MAX_NEWTON_STEPS`` (none in the documented range; e.g. an
 impossible ``c`` with a coordinate ``>= 0``) comes back as NaN, never as a silent wrong answer.
 
@@ -51,23 +52,22 @@ from expfam._family import Array, ExponentialFamily
 MAX_NEWTON_STEPS = 24
 _LOG_TOTAL_BRACKET = (-16.2, 23.1)
 _BISECTION_STEPS = 12
-_EULER_GAMMA = 0.5772156649015329
 _MAX_LOG_STEP = 2.0
 
 
-def _exclusive_sums(a: Array) -> Array:
-    """``sum_{j != k} a_j`` per coordinate, to a few ulps (no cumulative sums).
+def _exclusive_sums(a: Array, axis: int = -1) -> Array:
+    """``sum_{j != k} a_j`` per coordinate k (along ``axis``), to a few ulps (no cumulative sums).
 
     ``a0 - a_k`` keeps its digits except where ``a_k`` is (close to) the largest coordinate; there
     the sum is taken directly: the non-maximal coordinates plus the other copies of the maximum.
     The derivative is that of ``a0 - a_k`` (the maximum's would split between tied coordinates).
     """
-    largest = jnp.max(a, axis=-1, keepdims=True)
+    largest = jnp.max(a, axis=axis, keepdims=True)
     is_largest = a == largest
-    rest = jnp.sum(jnp.where(is_largest, 0.0, a), axis=-1, keepdims=True)
-    copies = jnp.sum(is_largest.astype(a.dtype), axis=-1, keepdims=True)
+    rest = jnp.sum(jnp.where(is_largest, 0.0, a), axis=axis, keepdims=True)
+    copies = jnp.sum(is_largest.astype(a.dtype), axis=axis, keepdims=True)
     accurate = jnp.where(is_largest, rest + (copies - 1) * largest, rest + copies * largest - a)
-    plain = jnp.sum(a, axis=-1, keepdims=True) - a
+    plain = jnp.sum(a, axis=axis, keepdims=True) - a
     return plain + jax.lax.stop_gradient(accurate - plain)
 
 
@@ -101,11 +101,12 @@ def log_normalizer(a: Array) -> Array:
     )
 
 
-def mean_log(a: Array) -> Array:
-    """``E[log x_k] = digamma(a_k) - digamma(a0)`` without cancellation for large concentrations."""
-    total = jnp.sum(a, axis=-1, keepdims=True)
+def mean_log(a: Array, axis: int = -1) -> Array:
+    """``E[log x_k] = digamma(a_k) - digamma(a0)`` (coordinates along ``axis``) without
+    cancellation for large concentrations."""
+    total = jnp.sum(a, axis=axis, keepdims=True)
     return (
-        -jnp.log1p(_exclusive_sums(a) / a)
+        -jnp.log1p(_exclusive_sums(a, axis) / a)
         - _special.log_minus_digamma(a)
         + _special.log_minus_digamma(jnp.broadcast_to(total, a.shape))
     )
@@ -215,17 +216,10 @@ def _phi_gap(a: Array, total: Array) -> Array:
     return jnp.where(total < 1.0, phi(total) - phi(a), one_minus_phi(a) - one_minus_phi(total))
 
 
-def _crude_inverse_digamma(y: Array) -> Array:
-    """Minka's closed-form approximation of ``digamma^{-1}(y)`` (within about 20%, no iteration):
-    ``exp(y) + 1/2`` for ``y >= -2.22``, ``-1 / (y + gamma)`` below."""
-    finite_max = 709.0 if y.dtype == jnp.float64 else 88.0
-    above = jnp.exp(jnp.minimum(y, finite_max)) + 0.5
-    return jnp.where(y >= -2.22, above, -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA))
-
-
-def _initial_log_concentration(c: Array) -> Array:
+def _initial_log_concentration(c: Array, axis: int) -> Array:
     """Minka-style start: ``a_k = psi^{-1}(c_k + digamma(a0))`` with ``a0`` solving
-    ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with the closed-form approximate inverse.
+    ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with ``_special.approximate_inverse_digamma``
+    (within 3e-5); ``c`` has its coordinates along ``axis``.
 
     The excess ``sum_k psi^{-1}(c_k + digamma(a0)) - a0`` is positive for tiny ``a0`` (each term
     ``~ a0``) and negative for large ``a0`` (``~ (K - 1)/2 - a0 s``): bisection on ``log a0`` over
@@ -234,7 +228,9 @@ def _initial_log_concentration(c: Array) -> Array:
 
     def excess(log_total: Array) -> Array:
         total = jnp.exp(log_total)
-        return jnp.sum(_crude_inverse_digamma(c + _special.digamma(total)), axis=-1, keepdims=True) - total
+        return (
+            jnp.sum(_special.approximate_inverse_digamma(c + _special.digamma(total)), axis=axis, keepdims=True) - total
+        )
 
     def bisect(_: int, bracket: tuple[Array, Array]) -> tuple[Array, Array]:
         low, high = bracket
@@ -242,10 +238,10 @@ def _initial_log_concentration(c: Array) -> Array:
         above = excess(middle) > 0
         return jnp.where(above, middle, low), jnp.where(above, high, middle)
 
-    low = jnp.full_like(c[..., :1], _LOG_TOTAL_BRACKET[0])
-    high = jnp.full_like(c[..., :1], _LOG_TOTAL_BRACKET[1])
+    low = jnp.full_like(jnp.sum(c, axis=axis, keepdims=True), _LOG_TOTAL_BRACKET[0])
+    high = jnp.full_like(low, _LOG_TOTAL_BRACKET[1])
     low, high = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect, (low, high))
-    return jnp.log(_crude_inverse_digamma(c + _special.digamma(jnp.exp(0.5 * (low + high)))))
+    return jnp.log(_special.approximate_inverse_digamma(c + _special.digamma(jnp.exp(0.5 * (low + high)))))
 
 
 def concentration_from_mean_log(c: Array) -> Array:
@@ -258,25 +254,30 @@ def concentration_from_mean_log(c: Array) -> Array:
     documented range). Steps are limited to a factor ``e^2`` per coordinate, which only acts far
     from the root.
     """
+    # Few coordinates: solved with them along axis 0, where XLA does the per-row work (digamma(a0))
+    # once per row; along the last axis it was recomputed per coordinate (Beta 2-4x slower). From
+    # 8 coordinates the transposes cost more than they save (Dirichlet(16) float64 1.6x slower).
+    axis = 0 if c.shape[-1] < 8 else -1
+    c = jnp.moveaxis(c, -1, axis)
     eps = jnp.finfo(c.dtype).eps
     scale = 1 + jnp.abs(c)
     State = tuple[Array, Array, Array, Array, Array, Array]
 
     def residual_and_error(u: Array) -> tuple[Array, Array]:
-        residual = mean_log(jnp.exp(u)) - c
-        return residual, jnp.max(jnp.abs(residual) * (1 / scale), axis=-1, keepdims=True)
+        residual = mean_log(jnp.exp(u), axis) - c
+        return residual, jnp.max(jnp.abs(residual) * (1 / scale), axis=axis, keepdims=True)
 
     def keep_going(state: State) -> Array:
         return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
 
     def newton_step(state: State) -> State:
         i, u, residual, best_u, best_error, done = state
-        error = jnp.max(jnp.abs(residual) * (1 / scale), axis=-1, keepdims=True)
+        error = jnp.max(jnp.abs(residual) * (1 / scale), axis=axis, keepdims=True)
         a = jnp.exp(u)
         q = _special.trigamma(a)
-        denominator = jnp.sum(a * _phi_gap(a, jnp.sum(a, axis=-1, keepdims=True)), axis=-1, keepdims=True)
+        denominator = jnp.sum(a * _phi_gap(a, jnp.sum(a, axis=axis, keepdims=True)), axis=axis, keepdims=True)
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
-        step = residual / q + jnp.sum(residual / q, axis=-1, keepdims=True) / (q * denominator)
+        step = residual / q + jnp.sum(residual / q, axis=axis, keepdims=True) / (q * denominator)
         u_new = jnp.where(done, u, u - jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP))
         residual_new, error_new = residual_and_error(u_new)
         stalled = (error_new > 0.5 * error) & (error <= 1024 * eps)
@@ -284,11 +285,11 @@ def concentration_from_mean_log(c: Array) -> Array:
         best_u, best_error = jnp.where(better, u_new, best_u), jnp.where(better, error_new, best_error)
         return i + 1, u_new, residual_new, best_u, best_error, done | stalled | (best_error <= 8 * eps)
 
-    u0 = _initial_log_concentration(c)
+    u0 = _initial_log_concentration(c, axis)
     r0, e0 = residual_and_error(u0)
     state = (jnp.asarray(0), u0, r0, u0, e0, e0 <= 8 * eps)
     *_, best_u, best_error, _ = jax.lax.while_loop(keep_going, newton_step, state)
-    return jnp.where(best_error <= 1024 * eps, jnp.exp(best_u), jnp.nan)
+    return jnp.moveaxis(jnp.where(best_error <= 1024 * eps, jnp.exp(best_u), jnp.nan), axis, -1)
 
 
 def in_simplex(x: Array) -> Array:
