@@ -403,9 +403,8 @@ def _dirichlet() -> Workload:
         lg = jax.lax.lgamma
         return _mean(jnp.sum(lg(a) - (a - 1.0) * log_x, -1) - lg(jnp.sum(a, -1)))
 
-    family = getattr(expfam, "Dirichlet", None)
     impls = [
-        *(_expfam(family(16), lambda d: {"concentration": d["concentration"]}, "x") if family else []),
+        *_expfam(expfam.Dirichlet(16), lambda d: {"concentration": d["concentration"]}, "x"),
         Impl("hand", "alpha, x", ax, lambda a, x: hand(a, jnp.log(x))),
         Impl("hand", "alpha, log x", alx, hand),
         _read_only(alx),
@@ -453,16 +452,11 @@ def _mvn() -> Workload:
             jnp.asarray(-0.5 * precision, F32),
         ), jnp.asarray(d["x"], F32)
 
-    family = getattr(expfam, "MultivariateNormal", None)
     impls = [
-        *(
-            _expfam(
-                family(16),
-                lambda d: {"loc": d["loc"], "covariance": d["scale_tril"] @ np.swapaxes(d["scale_tril"], -1, -2)},
-                "x",
-            )
-            if family
-            else []
+        *_expfam(
+            expfam.MultivariateNormal(16),
+            lambda d: {"loc": d["loc"], "covariance": d["scale_tril"] @ np.swapaxes(d["scale_tril"], -1, -2)},
+            "x",
         ),
         Impl("hand", "loc, scale_tril, x (triangular solve)", lx, hand),
         _read_only(lx),
