@@ -73,7 +73,8 @@ def _as_float(x: Any) -> Array:
     return x
 
 
-def _horner(coefficients: tuple[float, ...], t: Array) -> Array:
+def horner(coefficients: tuple[float, ...], t: Array) -> Array:
+    """The polynomial with these coefficients (highest power first, at least two) at t."""
     result = coefficients[0] * t + coefficients[1]
     for c in coefficients[2:]:
         result = result * t + c
@@ -112,7 +113,7 @@ def _lgamma(x: Array) -> Array:
     whole = jnp.floor(x)
     # x - 1 (x < 1), x - 2 (1 <= x < 3), frac(x) (x >= 3): all exact.
     t = x - jnp.where(below_one, 1.0, jnp.where(x < 3, 2.0, whole))
-    reduced = t * jnp.where(below_one, x, t + 1) * _horner(p.lgamma, t)
+    reduced = t * jnp.where(below_one, x, t + 1) * horner(p.lgamma, t)
     x_small = jnp.where(small, x, 1.0)
     product = jnp.ones_like(x)
     for i in range(1, int(p.large) - 2):
@@ -147,7 +148,7 @@ def _digamma(x: Array) -> Array:
     p = _precision(x)
     small = x < p.large
     numerator, denominator, y = _reciprocal_sum(x, p)
-    reduced = (y - p.root[0]) * _horner(p.digamma, y - 0.5) + p.root[1]
+    reduced = (y - p.root[0]) * horner(p.digamma, y - 0.5) + p.root[1]
     # One division serves both branches: the recurrence sum, or 1/x for the series.
     q = jnp.where(small, numerator, 1.0) / jnp.where(small, denominator, x)
     weights = tuple(b / (2 * k) for k, b in enumerate(_BERNOULLI[: p.terms], start=1))

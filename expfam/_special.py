@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam import _solve
-from expfam._gamma_functions import HALF_LOG_TWO_PI, digamma, lgamma, stirling_correction, trigamma
+from expfam._gamma_functions import HALF_LOG_TWO_PI, digamma, horner, lgamma, stirling_correction, trigamma
 
 __all__ = [
     "HALF_LOG_TWO_PI",
@@ -261,9 +261,9 @@ def trigamma_minus_reciprocal(x: Array) -> Array:
 _INVERSE_DIGAMMA_STEPS = 4
 _EULER_GAMMA = 0.5772156649015329
 # log(digamma^{-1}(y) / s) for Minka's start s, as w^2 p(w) (the asymptotic forms are exact to
-# O(w^2): -w^2/24 above, -(pi^2/6) w^2 below), p by least squares (highest power first) on
-# 60,000 log-spaced x in [1e-6, 1e7] with y = digamma(x) from scipy: in w = 1/s where
-# y >= -2.22 (max error 2.9e-5), in w = s below (1.3e-5).
+# O(w^2): -w^2/24 above, -(pi^2/6) w^2 below); p from tools/fit_inverse_digamma_start.py (least
+# squares, highest power first): in w = 1/s where y >= -2.22 (max error 2.9e-5), in w = s below
+# (1.3e-5).
 _START_CORRECTION_ABOVE = (
     -0.013815122801633472,
     0.07839206856255695,
@@ -284,13 +284,6 @@ _START_CORRECTION_BELOW = (
 )
 
 
-def _horner(coefficients: tuple[float, ...], w: Array) -> Array:
-    result = jnp.full_like(w, coefficients[0])
-    for c in coefficients[1:]:
-        result = result * w + c
-    return result
-
-
 def approximate_inverse_digamma(y: Array) -> Array:
     """``digamma^{-1}(y)`` within a relative 3e-5 for every real y, without iteration.
 
@@ -302,7 +295,7 @@ def approximate_inverse_digamma(y: Array) -> Array:
     above = y >= -2.22
     start = jnp.where(above, jnp.exp(jnp.minimum(y, finite_max)) + 0.5, -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA))
     w = jnp.where(above, 1.0 / start, start)
-    p = jnp.where(above, _horner(_START_CORRECTION_ABOVE, w), _horner(_START_CORRECTION_BELOW, w))
+    p = jnp.where(above, horner(_START_CORRECTION_ABOVE, w), horner(_START_CORRECTION_BELOW, w))
     return start * jnp.exp(w * w * p)
 
 
