@@ -228,12 +228,11 @@ def _initial_log_concentration(c: Array, axis: int) -> Array:
     it (which saves a Newton step on most rows).
     """
 
+    def concentrations(log_total: Array) -> Array:
+        return _special.approximate_inverse_digamma(c + _special.digamma(jnp.exp(log_total)))
+
     def excess(log_total: Array) -> Array:
-        total = jnp.exp(log_total)
-        return (
-            jnp.sum(_special.approximate_inverse_digamma(c + _special.digamma(total)), axis=axis, keepdims=True) / total
-            - 1
-        )
+        return jnp.sum(concentrations(log_total), axis=axis, keepdims=True) / jnp.exp(log_total) - 1
 
     def bisect(_: int, bracket: tuple[Array, Array]) -> tuple[Array, Array]:
         low, high = bracket
@@ -247,7 +246,7 @@ def _initial_log_concentration(c: Array, axis: int) -> Array:
     f_low, f_high = excess(low), excess(high)
     fraction = f_low / (f_low - f_high)  # (the midpoint where it is not in [0, 1]: an overflowed end)
     middle = low + (high - low) * jnp.where((fraction >= 0) & (fraction <= 1), fraction, 0.5)
-    return jnp.log(_special.approximate_inverse_digamma(c + _special.digamma(jnp.exp(middle))))
+    return jnp.log(concentrations(middle))
 
 
 def concentration_from_mean_log(c: Array) -> Array:
@@ -267,7 +266,7 @@ def concentration_from_mean_log(c: Array) -> Array:
     c = jnp.moveaxis(c, -1, axis)
     eps = jnp.finfo(c.dtype).eps
     scale = 1 + jnp.abs(c)
-    State = tuple[Array, Array, Array, Array, Array, Array]
+    State = tuple[Array, Array, Array, Array, Array, Array, Array]
 
     def residual_and_error(u: Array) -> tuple[Array, Array]:
         residual = mean_log(jnp.exp(u), axis) - c
@@ -277,8 +276,7 @@ def concentration_from_mean_log(c: Array) -> Array:
         return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
 
     def newton_step(state: State) -> State:
-        i, u, residual, best_u, best_error, done = state
-        error = jnp.max(jnp.abs(residual) * (1 / scale), axis=axis, keepdims=True)
+        i, u, residual, error, best_u, best_error, done = state
         a = jnp.exp(u)
         q = _special.trigamma(a)
         denominator = jnp.sum(a * _phi_gap(a, jnp.sum(a, axis=axis, keepdims=True)), axis=axis, keepdims=True)
@@ -289,11 +287,11 @@ def concentration_from_mean_log(c: Array) -> Array:
         stalled = (error_new > 0.5 * error) & (error <= 1024 * eps)
         better = ~done & (error_new < best_error)
         best_u, best_error = jnp.where(better, u_new, best_u), jnp.where(better, error_new, best_error)
-        return i + 1, u_new, residual_new, best_u, best_error, done | stalled | (best_error <= 4 * eps)
+        return i + 1, u_new, residual_new, error_new, best_u, best_error, done | stalled | (best_error <= 4 * eps)
 
     u0 = _initial_log_concentration(c, axis)
     r0, e0 = residual_and_error(u0)
-    state = (jnp.asarray(0), u0, r0, u0, e0, e0 <= 4 * eps)
+    state = (jnp.asarray(0), u0, r0, e0, u0, e0, e0 <= 4 * eps)
     *_, best_u, best_error, _ = jax.lax.while_loop(keep_going, newton_step, state)
     return jnp.moveaxis(jnp.where(best_error <= 1024 * eps, jnp.exp(best_u), jnp.nan), axis, -1)
 
