@@ -106,11 +106,7 @@ def mean_log(a: Array, axis: int = -1) -> Array:
     """``E[log x_k] = digamma(a_k) - digamma(a0)`` (coordinates along ``axis``) without
     cancellation for large concentrations."""
     total = jnp.sum(a, axis=axis, keepdims=True)
-    return (
-        -jnp.log1p(_exclusive_sums(a, axis) / a)
-        - _special.log_minus_digamma(a)
-        + _special.log_minus_digamma(jnp.broadcast_to(total, a.shape))
-    )
+    return -jnp.log1p(_exclusive_sums(a, axis) / a) - _special.log_minus_digamma(a) + _special.log_minus_digamma(total)
 
 
 def entropy(a: Array) -> Array:
