@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 
 import expfam
-from expfam._catalogue import first_examples
-from expfam._mlp import train
+from expfam._core.registry import first_examples
+from expfam.cli.mlp import train
 
 #: The families of the fast mode (tests/test_fit.py checks the same property on every family).
 FAST_FAMILIES = ("Categorical", "Normal", "Pareto")

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 
 import expfam
-from expfam._mlp import apply_mlp, init_mlp, train
+from expfam.cli.mlp import apply_mlp, init_mlp, train
 
 CLASSES = 3
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     target = expfam.Target.from_samples(family, one_hot)
     loss = expfam.loss(family)
 
-    def mean_loss(params: expfam._mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
+    def mean_loss(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
         inputs, targets = batch
         return jnp.mean(loss(apply_mlp(params, inputs), targets))
 

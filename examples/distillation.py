@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 import expfam
-from expfam._mlp import apply_mlp, init_mlp, train
+from expfam.cli.mlp import apply_mlp, init_mlp, train
 
 
 def distill(family: expfam.ExponentialFamily, n: int, epochs: int) -> dict[str, float]:
@@ -31,7 +31,7 @@ def distill(family: expfam.ExponentialFamily, n: int, epochs: int) -> dict[str, 
     eta_teacher = family.link(apply_mlp(teacher, x))
     loss = expfam.loss(family)
 
-    def mean_loss(params: expfam._mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
+    def mean_loss(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
         return jnp.mean(loss(apply_mlp(params, batch[0]), batch[1]))
 
     targets = {

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import expfam
-from expfam._mlp import apply_mlp, init_mlp, train
+from expfam.cli.mlp import apply_mlp, init_mlp, train
 
 
 def true_source(x: Any) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     target = expfam.Target.from_samples(family, y)
     loss = expfam.loss(family)
 
-    def mean_loss(params: expfam._mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
+    def mean_loss(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
         inputs, targets = batch
         return jnp.mean(loss(apply_mlp(params, inputs), targets))
 

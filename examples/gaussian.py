@@ -23,7 +23,7 @@ import optax
 from jax.scipy.special import ndtri
 
 import expfam
-from expfam._mlp import apply_mlp, init_mlp, train
+from expfam.cli.mlp import apply_mlp, init_mlp, train
 
 
 def noise_scale(x: Any) -> Any:
@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     loss = expfam.loss(family, link=head)
     common = {"epochs": epochs, "batch_size": 128, "learning_rate": 1e-2, "key": jax.random.key(2)}
 
-    def nll(params: expfam._mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
+    def nll(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
         return jnp.mean(loss(apply_mlp(params, batch[0]), batch[1]))
 
-    def mse(params: expfam._mlp.Params, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+    def mse(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
         return jnp.mean(optax.l2_loss(apply_mlp(params, batch[0])[:, 0], batch[1]))
 
     params = train(nll, init_mlp(1, [1, 32, 32, 2]), (x, family.target(y)), **common)

@@ -26,7 +26,7 @@ import optax
 from jax.scipy.special import ndtri
 
 import expfam
-from expfam._mlp import apply_mlp, init_mlp, train
+from expfam.cli.mlp import apply_mlp, init_mlp, train
 
 UPPER = (0.9, 0.99, 0.999)
 
@@ -51,10 +51,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     loss = expfam.loss(family)
     common = {"epochs": epochs, "batch_size": 128, "learning_rate": 1e-2}
 
-    def nll(params: expfam._mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
+    def nll(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
         return jnp.mean(loss(apply_mlp(params, batch[0]), batch[1]))
 
-    def mse(params: expfam._mlp.Params, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+    def mse(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
         return jnp.mean(optax.l2_loss(apply_mlp(params, batch[0])[:, 0], batch[1]))
 
     dist_params = train(nll, init_mlp(4, [1, 32, 32, 2]), (x, family.target(y)), key=jax.random.key(5), **common)

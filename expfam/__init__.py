@@ -5,14 +5,17 @@ with expectation parameters ``chi`` is ``-chi . eta + g(eta) - E[log h]``, and i
 in eta is exactly ``g'(eta) - chi``.
 """
 
-from expfam._compound import (
+from importlib.metadata import version as _version
+
+from expfam import families
+from expfam._bayes.compound import (
     beta_binomial_log_prob,
     dirichlet_multinomial_log_prob,
     multivariate_student_t_log_prob,
     negative_binomial_log_prob,
     student_t_log_prob,
 )
-from expfam._conjugate import (
+from expfam._bayes.conjugate import (
     BetaBernoulli,
     ConjugatePrior,
     DirichletCategorical,
@@ -20,107 +23,64 @@ from expfam._conjugate import (
     GammaPoisson,
     NormalNormal,
 )
-from expfam._cross_entropy import cross_entropy, distribution_cross_entropy, entropy, fit, kl_divergence, log_prob, nll
-from expfam._family import ExponentialFamily
-from expfam._fused import fused_linear_cross_entropy
-from expfam._gauss_newton import (
-    gauss_newton_direction,
-    gauss_newton_natural_gradient,
-    gauss_newton_operator,
-    gauss_newton_vector_product,
+from expfam._bayes.normal_priors import NormalGamma, NormalWishart
+from expfam._core.constraints import positive
+from expfam._core.cross_entropy import (
+    cross_entropy,
+    distribution_cross_entropy,
+    entropy,
+    fit,
+    kl_divergence,
+    log_prob,
+    nll,
 )
-from expfam._geometry import (
+from expfam._core.family import ExponentialFamily, SourceParameter
+from expfam._core.registry import catalogue, family_classes
+from expfam._core.target import Target
+from expfam._geometry.fisher import (
     bregman_divergence,
     dual_potential,
     expectation_fisher_vector_product,
     fisher_vector_product,
     inverse_fisher_vector_product,
 )
-from expfam._links import SourceLink, positive, source_link
-from expfam._loss import Target, loss
-from expfam._natural_gradient import (
+from expfam._geometry.gauss_newton import (
+    gauss_newton_direction,
+    gauss_newton_natural_gradient,
+    gauss_newton_operator,
+    gauss_newton_vector_product,
+)
+from expfam._geometry.natural_gradient import (
     damped_natural_gradient,
     mirror_descent,
     natural_gradient,
     natural_gradient_descent,
 )
-from expfam._normal_priors import NormalGamma, NormalWishart
-from expfam.families import (
-    Bernoulli,
-    Beta,
-    Binomial,
-    Categorical,
-    ChiSquare,
-    ContinuousBernoulli,
-    Dirichlet,
-    Exponential,
-    Gamma,
-    Geometric,
-    InverseGamma,
-    InverseGaussian,
-    Laplace,
-    LogNormal,
-    Multinomial,
-    MultivariateNormal,
-    MultivariateNormalDiag,
-    MultivariateNormalUnit,
-    NegativeBinomial,
-    Normal,
-    NormalKnownVariance,
-    Pareto,
-    Poisson,
-    Rayleigh,
-    VonMises,
-    VonMisesFisher,
-    Weibull,
-    Wishart,
-)
+from expfam._training.calibration import interval_coverage, pit, pit_histogram
+from expfam._training.fused import fused_linear_cross_entropy
+from expfam._training.heads import SourceLink, source_link
+from expfam._training.loss import loss
+from expfam.families import *  # noqa: F403  (every family class; see expfam/families/__init__.py)
 
-__version__ = "0.1.0"
+__version__ = _version("expfam")
 
 __all__ = [
-    "Bernoulli",
-    "Beta",
     "BetaBernoulli",
-    "Binomial",
-    "Categorical",
-    "ChiSquare",
     "ConjugatePrior",
-    "ContinuousBernoulli",
-    "Dirichlet",
     "DirichletCategorical",
-    "Exponential",
     "ExponentialFamily",
-    "Gamma",
     "GammaExponential",
     "GammaPoisson",
-    "Geometric",
-    "InverseGamma",
-    "InverseGaussian",
-    "Laplace",
-    "LogNormal",
-    "Multinomial",
-    "MultivariateNormal",
-    "MultivariateNormalDiag",
-    "MultivariateNormalUnit",
-    "NegativeBinomial",
-    "Normal",
     "NormalGamma",
-    "NormalKnownVariance",
     "NormalNormal",
     "NormalWishart",
-    "Pareto",
-    "Poisson",
-    "Rayleigh",
     "SourceLink",
+    "SourceParameter",
     "Target",
-    "VonMises",
-    "VonMisesFisher",
-    "Weibull",
-    "Wishart",
     "__version__",
     "beta_binomial_log_prob",
     "bregman_divergence",
+    "catalogue",
     "cross_entropy",
     "damped_natural_gradient",
     "dirichlet_multinomial_log_prob",
@@ -128,6 +88,7 @@ __all__ = [
     "dual_potential",
     "entropy",
     "expectation_fisher_vector_product",
+    "family_classes",
     "fisher_vector_product",
     "fit",
     "fused_linear_cross_entropy",
@@ -135,6 +96,7 @@ __all__ = [
     "gauss_newton_natural_gradient",
     "gauss_newton_operator",
     "gauss_newton_vector_product",
+    "interval_coverage",
     "inverse_fisher_vector_product",
     "kl_divergence",
     "log_prob",
@@ -145,7 +107,10 @@ __all__ = [
     "natural_gradient_descent",
     "negative_binomial_log_prob",
     "nll",
+    "pit",
+    "pit_histogram",
     "positive",
     "source_link",
     "student_t_log_prob",
+    *families.__all__,
 ]

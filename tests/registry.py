@@ -1,4 +1,4 @@
-"""Independent references for every family in ``expfam._catalogue.CATALOGUE``.
+"""Independent references for every family in ``expfam._core.registry.CATALOGUE``.
 
 One row per family class: adding a family adds one row here. A row gives
 * ``scipy``: the matching frozen ``scipy.stats`` distribution, built from the family and its
@@ -26,7 +26,7 @@ import scipy.integrate
 import scipy.stats as st
 
 import expfam
-from expfam._catalogue import CATALOGUE
+from expfam._core.registry import CATALOGUE
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -31,7 +31,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import expfam
-from expfam._catalogue import CATALOGUE
+from expfam._core.registry import CATALOGUE
 
 sys.path.insert(0, os.path.dirname(__file__))
 from helpers import assert_close

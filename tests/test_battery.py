@@ -22,7 +22,7 @@ from jax.test_util import check_grads
 from registry import CASES, ENTRY_CASES, REFERENCES, Case, case_ids, scipy_distribution
 
 import expfam
-from expfam._catalogue import CATALOGUE
+from expfam._core.registry import CATALOGUE
 
 # Every example under jit in both dtypes; the first example of each catalogue entry also eagerly
 # (in float32, the default) and under vmap (in float64): the modes trace the same math, and each

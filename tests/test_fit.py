@@ -11,7 +11,7 @@ from helpers import assert_close, draws
 from scipy import stats
 
 import expfam
-from expfam._catalogue import first_examples
+from expfam._core.registry import first_examples
 from expfam._fit_cli import constant_head
 
 #: One configuration and example point per family class of the catalogue.

@@ -24,8 +24,8 @@ import pytest
 from helpers import assert_close
 
 import expfam
-from expfam import _links
-from expfam._catalogue import families, first_examples
+from expfam._core import constraints
+from expfam._core.registry import families, first_examples
 
 FAMILIES = families()
 IDS = [f.name for f in FAMILIES]
@@ -131,7 +131,7 @@ def _source_limits(head, dtype):
         lo, hi = -np.inf, np.inf
         if name in MATRIX_HEADS:
             lo, hi = -30.0, 30.0
-        elif piece.transform is _links.probability:
+        elif piece.transform is constraints.probability:
             lo, hi = PROBABILITY_LIMITS[dtype]
         elif piece.name in FROM_MINUS_30.get(name, ()):
             lo = -30.0
@@ -159,11 +159,11 @@ def test_source_head_valid(family, dtype):
 def test_source_head_gives_the_documented_parameters(family, x64):
     """``source_from_natural(head(raw))`` returns each piece's map of its outputs, recomputed in numpy."""
     numpy_maps = {
-        _links.identity: lambda r: r,
-        _links.positive: lambda r: np.log1p(np.exp(r)),
-        _links.probability: lambda r: 1.0 / (1.0 + np.exp(-r)),
-        _links.probabilities: lambda r: np.exp(r) / np.sum(np.exp(r), axis=-1, keepdims=True),
-        _links.unit_vector: lambda r: r / np.linalg.norm(r, axis=-1, keepdims=True),
+        constraints.identity: lambda r: r,
+        constraints.positive: lambda r: np.log1p(np.exp(r)),
+        constraints.probability: lambda r: 1.0 / (1.0 + np.exp(-r)),
+        constraints.probabilities: lambda r: np.exp(r) / np.sum(np.exp(r), axis=-1, keepdims=True),
+        constraints.unit_vector: lambda r: r / np.linalg.norm(r, axis=-1, keepdims=True),
     }
     head = expfam.source_link(family)
     raw = np.random.default_rng(1).normal(0.0, 1.0, (20, head.num_outputs))
@@ -173,7 +173,7 @@ def test_source_head_gives_the_documented_parameters(family, x64):
         width = 1 if piece.width is None else piece.width
         block = raw[:, start] if piece.width is None else raw[:, start : start + width]
         start += width
-        if piece.transform is _links.positive_definite_from_raw:
+        if piece.transform is constraints.positive_definite_from_raw:
             expected = _numpy_positive_definite(block)
         else:
             expected = numpy_maps[piece.transform](block)
@@ -192,7 +192,7 @@ def _numpy_positive_definite(raw: np.ndarray) -> np.ndarray:
         v = np.eye(dim)
         v[cols, rows] = raw[k, dim:]
         u = v / np.linalg.norm(v, axis=-1, keepdims=True)
-        r = 1.0 - _links.CORRELATION_FLOOR
+        r = 1.0 - constraints.CORRELATION_FLOOR
         c = (1.0 - r) * np.eye(dim) + r * u @ u.T
         out.append(np.sqrt(e[k])[:, None] * c * np.sqrt(e[k])[None, :])
     return np.array(out)
@@ -202,7 +202,7 @@ def test_positive_definite_from_raw_bounds_the_correlation(x64):
     """The correlation matrix of the output has eigenvalues in [1e-3, d]; in float32 the output
     passes Cholesky for adversarial outputs (all off-diagonals +-1e4: nearly parallel rows) up to d = 30."""
     rng = np.random.default_rng(2)
-    build = jax.jit(_links.positive_definite_from_raw)
+    build = jax.jit(constraints.positive_definite_from_raw)
     for dim in (3, 30):
         size = dim * (dim + 1) // 2
         raw = np.concatenate([rng.normal(0.0, 3.0, (10, size)), rng.choice([-1e4, 1e4, -30.0, 0.0], (10, size))])
@@ -210,11 +210,11 @@ def test_positive_definite_from_raw_bounds_the_correlation(x64):
         a = np.asarray(build(jnp.asarray(raw)))
         scale = np.sqrt(np.diagonal(a, axis1=-2, axis2=-1))
         eig = np.linalg.eigvalsh(a / (scale[:, :, None] * scale[:, None, :]))
-        assert np.all(eig[:, 0] >= _links.CORRELATION_FLOOR * (1 - 1e-9))
+        assert np.all(eig[:, 0] >= constraints.CORRELATION_FLOOR * (1 - 1e-9))
         assert np.all(eig[:, -1] <= dim)
         with jax.enable_x64(False):
             a32 = build(jnp.asarray(raw, jnp.float32))
-            assert bool(jnp.all(jax.jit(expfam._linalg.is_positive_definite)(a32)))
+            assert bool(jnp.all(jax.jit(expfam._numerics.linalg.is_positive_definite)(a32)))
 
 
 def test_source_head_with_custom_transforms(x64):
@@ -224,21 +224,21 @@ def test_source_head_with_custom_transforms(x64):
 
 
 def test_unit_vector_at_the_origin_and_far_out():
-    assert_close(_links.unit_vector(jnp.asarray([3e30, -4e30])), [0.6, -0.8], "float32")
-    assert np.all(np.asarray(_links.unit_vector(jnp.zeros(3))) == 0.0)
-    assert np.all(np.isfinite(np.asarray(jax.grad(lambda r: _links.unit_vector(r)[0])(jnp.zeros(3)))))
+    assert_close(constraints.unit_vector(jnp.asarray([3e30, -4e30])), [0.6, -0.8], "float32")
+    assert np.all(np.asarray(constraints.unit_vector(jnp.zeros(3))) == 0.0)
+    assert np.all(np.isfinite(np.asarray(jax.grad(lambda r: constraints.unit_vector(r)[0])(jnp.zeros(3)))))
 
 
 def test_greater_than_stays_above_its_bound(dtype):
     raw = jnp.asarray([-1e4, -40.0, -17.0, 0.0, 1e4], dtype)
-    out = _links.greater_than(raw, -1.0)
+    out = constraints.greater_than(raw, -1.0)
     assert np.all(np.asarray(out) > -1.0)
     assert np.all(np.diff(np.asarray(out)) >= 0)
     assert_close(out[3] + 1.0, np.log(2.0), dtype, loose=10)
 
 
 def test_every_catalogue_family_has_a_source_head():
-    assert {type(f).__name__ for f in FAMILIES} == set(_links.SOURCE_TRANSFORMS)
+    assert {type(f).__name__ for f in FAMILIES} == set(constraints.SOURCE_TRANSFORMS)
 
 
 def test_source_head_errors():

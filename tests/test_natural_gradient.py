@@ -21,7 +21,7 @@ import pytest
 from helpers import assert_close, draws
 
 import expfam
-from expfam._catalogue import CATALOGUE
+from expfam._core.registry import CATALOGUE
 
 ENTRIES = [pytest.param(entry, id=entry.family.name) for entry in CATALOGUE]
 

@@ -1,4 +1,4 @@
-"""Fit the correction of ``expfam._special.approximate_inverse_digamma`` (run once; prints tuples).
+"""Fit the correction of ``expfam._numerics.special.approximate_inverse_digamma`` (run once; prints tuples).
 
 Minka's start ``s = exp(y) + 1/2`` (``y >= -2.22``) or ``s = -1 / (y + gamma)`` (below) misses
 ``x = digamma^{-1}(y)`` by up to 35%; ``log(x / s) = w^2 p(w)`` with ``w = 1/s`` above and

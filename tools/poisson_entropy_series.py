@@ -1,4 +1,4 @@
-"""Fit the higher coefficients of the Poisson entropy expansion used by ``_special.poisson_entropy``.
+"""Fit the higher coefficients of the Poisson entropy expansion used by ``special.poisson_entropy``.
 
 ``H(r) = 1/2 log(2 pi e r) - 1/(12 r) - 1/(24 r^2) - 19/(360 r^3) - c4/r^4 - c5/r^5 - ...``:
 the entropy is summed at 60 digits for r = 400 .. 12800, and ``r^4 (H - known terms)`` is

@@ -12,8 +12,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from expfam import _links
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints
+from expfam._core.family import Array, ExponentialFamily, broadcast_to_draws
 
 
 class NegativeLogNormalizer(ExponentialFamily):
@@ -32,7 +32,7 @@ class NegativeLogNormalizer(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return (1.0 / (eta * eta))[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return -1.0 / chi
 
     def is_natural_valid(self, eta: Array) -> Array:
@@ -40,7 +40,7 @@ class NegativeLogNormalizer(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``eta = -positive(raw) = -(softplus(raw) + tiny)``."""
-        return _links.negative(raw)
+        return constraints.negative(raw)
 
     def exponential_statistic(self, key: Array, eta: Array, shape: tuple[int, ...]) -> Array:
         """Draws of ``s(x)``: standard exponentials divided by the rate ``-eta``."""

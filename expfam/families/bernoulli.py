@@ -13,7 +13,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 
 
 @jax.custom_jvp
@@ -29,9 +30,15 @@ _probability.defjvps(lambda tangent, _, logit: tangent * jax.nn.sigmoid(logit) *
 
 @dataclasses.dataclass(frozen=True)
 class Bernoulli(ExponentialFamily):
-    support = "x in {0, 1}"
-    #: Integer-valued: ``cdf`` is a step function, and calibration uses the randomized PIT.
-    discrete = True
+    catalogue = (({}, ({"probability": 0.3}, {"probability": 0.97}, {"probability": 0.001})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Counts(1)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("probability", constraints.probability),)
 
     @property
     def num_natural(self) -> int:
@@ -57,7 +64,7 @@ class Bernoulli(ExponentialFamily):
         p = jax.nn.sigmoid(eta)
         return (p * jax.nn.sigmoid(-eta))[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi) - jnp.log1p(-chi)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -74,9 +81,6 @@ class Bernoulli(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x == 0) | (x == 1)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return ~jnp.isnan(eta[..., 0])

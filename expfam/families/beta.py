@@ -18,15 +18,33 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam import _links
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
 from expfam.families import dirichlet
 
 
 @dataclasses.dataclass(frozen=True)
 class Beta(ExponentialFamily):
-    support = "0 < x < 1"
-    support_point = 0.5
+    catalogue = (
+        (
+            {},
+            (
+                {"alpha": 2.0, "beta": 3.0},
+                {"alpha": 0.3, "beta": 2.0},
+                {"alpha": 1000.0, "beta": 1000.0},
+                {"alpha": 1000.0, "beta": 20.0},
+                {"alpha": 0.5, "beta": 40.0},
+            ),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.UnitInterval()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("alpha", constraints.positive), SourceParameter("beta", constraints.positive))
 
     @property
     def num_natural(self) -> int:
@@ -48,6 +66,7 @@ class Beta(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return dirichlet.fisher(eta)
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         return dirichlet.concentration_from_mean_log(chi)
 
@@ -75,9 +94,6 @@ class Beta(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x) - jnp.log1p(-x)
 
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < 1)
-
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all((eta > 0) & (eta < jnp.inf), axis=-1)
 
@@ -86,7 +102,7 @@ class Beta(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``(positive(raw_1), positive(raw_2))``: both concentrations softplus + tiny."""
-        return _links.positive(raw)
+        return constraints.positive(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         a, b = eta[..., 0], eta[..., 1]

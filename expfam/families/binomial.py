@@ -18,14 +18,15 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam import _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 
 def binomial_log_pmf(n: int, log_p: Array, log_q: Array) -> Array:
     """``log(C(n, k) p^k q^(n-k))`` for k = 0..n on a new last axis."""
     k = jnp.arange(n + 1, dtype=log_p.dtype).reshape((1,) * log_p.ndim + (n + 1,))
-    return _special.log_binomial(jnp.asarray(n, k.dtype), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
+    return special.log_binomial(jnp.asarray(n, k.dtype), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
 
 
 def binomial_expected(n: int, log_p: Array, log_q: Array, f: Array) -> Array:
@@ -41,7 +42,18 @@ def _is_count(x: Array, n: float) -> Array:
 @dataclasses.dataclass(frozen=True)
 class Binomial(ExponentialFamily):
     num_trials: int
-    support = "x in {0, 1, ..., num_trials}"
+    catalogue = (
+        ({"num_trials": 1}, ({"probability": 0.3},)),
+        ({"num_trials": 20}, ({"probability": 0.3}, {"probability": 1e-06}, {"probability": 0.999})),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Counts(self.num_trials)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("probability", constraints.probability),)
 
     def __post_init__(self) -> None:
         if self.num_trials < 1:
@@ -67,17 +79,14 @@ class Binomial(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return (self.num_trials * jax.nn.sigmoid(eta) * jax.nn.sigmoid(-eta))[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi) - jnp.log(self.num_trials - chi)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
-        return _special.log_binomial(jnp.asarray(self.num_trials, x.dtype), x)
-
-    def in_support(self, x: Array) -> Array:
-        return _is_count(x, self.num_trials)
+        return special.log_binomial(jnp.asarray(self.num_trials, x.dtype), x)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.isfinite(eta[..., 0])
@@ -86,7 +95,7 @@ class Binomial(ExponentialFamily):
         n = self.num_trials
         logits = eta[..., 0]
         k = jnp.arange(n + 1, dtype=eta.dtype)
-        table = _special.log_binomial(jnp.full_like(k, n), k)
+        table = special.log_binomial(jnp.full_like(k, n), k)
         return binomial_expected(n, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits), table)
 
     def stable_entropy(self, eta: Array) -> Array:

@@ -18,8 +18,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from expfam._family import Array, ExponentialFamily, as_float
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, as_float
+from expfam._core.target import Target
 
 
 def _logsumexp(eta: Array) -> Array:
@@ -50,9 +53,41 @@ def _log_normalizer_minus_inner_jvp(primals: tuple[Array, Array], tangents: tupl
 
 
 @dataclasses.dataclass(frozen=True)
+class LabelsOrProbabilities(supports.Support):
+    """Probability vectors of length ``num_classes`` (non-negative, summing to 1 within ``sqrt(eps)``);
+    ``Categorical.target`` also takes integer labels."""
+
+    num_classes: int
+
+    def __post_init__(self) -> None:
+        description = (
+            f"integer labels 0..{self.num_classes - 1}, or one-hot / probability vectors of length {self.num_classes}"
+        )
+        object.__setattr__(self, "description", description)
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.num_classes,)
+
+    @property
+    def point(self) -> np.ndarray:
+        return np.full((self.num_classes,), 1.0 / self.num_classes)
+
+    def contains(self, x: Array) -> Array:
+        tolerance = jnp.sqrt(jnp.finfo(x.dtype).eps)
+        return jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
+
+
+@dataclasses.dataclass(frozen=True)
 class Categorical(ExponentialFamily):
     num_classes: int
-    support = "integer labels 0..K-1, or one-hot / probability vectors of length K"
+    catalogue = (
+        ({"num_classes": 4}, ({"probabilities": [0.1, 0.2, 0.3, 0.4]}, {"probabilities": [0.97, 0.01, 0.01, 0.01]})),
+    )
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("probabilities", constraints.probabilities, self.num_classes),)
 
     @property
     def num_natural(self) -> int:
@@ -78,11 +113,8 @@ class Categorical(ExponentialFamily):
         p = jax.nn.softmax(eta, axis=-1)
         return jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(p) - p[..., :, None] * p[..., None, :]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi)
-
-    def log_normalizer_minus_inner(self, eta: Array, chi: Array) -> Array:  # type: ignore[override]
-        return log_normalizer_minus_inner(eta, chi)
 
     def stable_entropy(self, eta: Array) -> Array:
         """``-sum_k p_k log p_k`` with ``log p = log_softmax(eta)``: non-negative terms."""
@@ -95,47 +127,42 @@ class Categorical(ExponentialFamily):
         terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
         return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
 
+    @property
+    def support(self) -> supports.Support:
+        return LabelsOrProbabilities(self.num_classes)
+
     def check_sample(self, x: Array) -> Array:
         x = jnp.asarray(x)
         if jnp.issubdtype(x.dtype, jnp.integer):
             return x
         return super().check_sample(x)
 
-    def target(self, x: Array) -> tuple[Array, Array]:
-        x = self.check_sample(x)
-        if jnp.issubdtype(x.dtype, jnp.integer):
-            inside = (x >= 0) & (x < self.num_classes)
-            chi = jax.nn.one_hot(x, self.num_classes, dtype=as_float(0.0).dtype)
-        else:
-            total = jnp.sum(x, axis=-1)
-            tolerance = jnp.sqrt(jnp.finfo(x.dtype).eps)
-            inside = jnp.all(x >= 0, axis=-1) & (jnp.abs(total - 1) <= tolerance)
-            chi = jnp.where(inside[..., None], x, 1.0 / self.num_classes)
-        return chi, jnp.where(inside, 0.0, -jnp.inf).astype(chi.dtype)
-
-    def sample_dot(self, eta: Array, x: Array) -> tuple[Array, Array] | None:
-        """Integer labels: the label's logit, gathered; no one-hot vector is formed.
-
-        (On XLA:CPU the one-hot product costs 4x the gather at 16384 x 1000; bench/losses.py.)
-        """
+    def target(self, x: Array) -> Target:
+        """Integer labels (shape ``batch``) as one-hot targets; vectors as in the base class."""
         x = self.check_sample(x)
         if not jnp.issubdtype(x.dtype, jnp.integer):
-            return None
-        batch = jnp.broadcast_shapes(eta.shape[:-1], x.shape)
-        labels = jnp.broadcast_to(x, batch)
-        inside = (labels >= 0) & (labels < self.num_classes)
-        logits = jnp.broadcast_to(eta, batch + (self.num_classes,))
-        dot = jnp.take_along_axis(logits, jnp.where(inside, labels, 0)[..., None], axis=-1)[..., 0]
-        return dot, jnp.where(inside, 0.0, -jnp.inf).astype(eta.dtype)
+            return super().target(x)
+        inside = (x >= 0) & (x < self.num_classes)
+        chi = jax.nn.one_hot(x, self.num_classes, dtype=as_float(0.0).dtype)
+        return Target(chi, jnp.where(inside, 0.0, -jnp.inf).astype(chi.dtype), sample=jnp.where(inside, x, 0))
+
+    def cross_entropy_of(self, eta: Array, target: Target) -> Array:
+        """Speed paths, exact in value and derivative: a label's logit gathered (no one-hot product:
+        4x faster on XLA:CPU at 16384 x 1000) and, for probability vectors, ``-chi . (eta - g)``
+        in one reduction; the base template for distribution targets."""
+        if target.natural is not None:
+            return super().cross_entropy_of(eta, target)
+        if target.sample is not None and jnp.issubdtype(target.sample.dtype, jnp.integer):
+            value = self.log_normalizer(eta) - jnp.take_along_axis(eta, target.sample[..., None], axis=-1)[..., 0]
+        else:
+            value = log_normalizer_minus_inner(eta, target.chi)
+        return jnp.where(jnp.isneginf(target.elc), jnp.inf, value - target.elc)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        return self.target(x)[0]
+        return x
 
     def log_carrier(self, x: Array) -> Array:
-        return self.target(x)[1]
-
-    def in_support(self, x: Array) -> Array:
-        return ~jnp.isneginf(self.target(x)[1])
+        return jnp.zeros_like(x[..., 0])
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(~jnp.isnan(eta), axis=-1) & jnp.any(eta > -jnp.inf, axis=-1)

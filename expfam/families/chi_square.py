@@ -4,7 +4,7 @@
 ``h(x) = e^(-x/2)`` (so ``log h = -x/2``), and the natural parameter ``eta = k/2 - 1 > -1``.
 With ``nu = eta + 1 = k/2``: ``g(eta) = lgamma(nu) + nu log 2``; expectation
 ``E[log x] = digamma(nu) + log 2``; Fisher ``trigamma(nu)``; inverse
-``nu = digamma^{-1}(E[log x] - log 2)`` (``_special.inverse_digamma``, implicit derivative);
+``nu = digamma^{-1}(E[log x] - log 2)`` (``special.inverse_digamma``, implicit derivative);
 ``E[log h] = -E[x]/2 = -nu``. It is the Gamma with shape ``k/2`` and rate ``1/2``, whose
 cancellation-free log-probability, entropy and KL it uses.
 Documented range: ``2e-4 <= k <= 2e6`` (``nu`` in ``1e-4 .. 1e6``). Near ``k = 2`` eta is
@@ -19,8 +19,9 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 from expfam.families.gamma import Gamma
 
 LOG_TWO = math.log(2.0)
@@ -33,8 +34,15 @@ def _gamma_natural(eta: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class ChiSquare(ExponentialFamily):
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (({}, ({"df": 3.0}, {"df": 0.2}, {"df": 2.0}, {"df": 2000.0})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("df", constraints.positive),)
 
     @property
     def num_natural(self) -> int:
@@ -48,16 +56,16 @@ class ChiSquare(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         nu = eta[..., 0] + 1.0
-        return _special.lgamma(nu) + nu * LOG_TWO
+        return special.lgamma(nu) + nu * LOG_TWO
 
     def expectation(self, eta: Array) -> Array:
-        return _special.digamma(eta + 1.0) + LOG_TWO
+        return special.digamma(eta + 1.0) + LOG_TWO
 
     def fisher(self, eta: Array) -> Array:
-        return _special.trigamma(eta + 1.0)[..., None]
+        return special.trigamma(eta + 1.0)[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
-        return _special.inverse_digamma(chi - LOG_TWO) - 1.0
+    def solve_natural(self, chi: Array) -> Array:
+        return special.inverse_digamma(chi - LOG_TWO) - 1.0
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
         """The Gamma's stable form (no ``lgamma(k/2)`` against ``(k/2 - 1) log x`` for large k)."""
@@ -75,9 +83,6 @@ class ChiSquare(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -0.5 * x
 
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
-
     def is_natural_valid(self, eta: Array) -> Array:
         return (eta[..., 0] > -1.0) & (eta[..., 0] < jnp.inf)
 
@@ -88,7 +93,7 @@ class ChiSquare(ExponentialFamily):
         """``eta = greater_than(raw, -1) = -1 + (softplus(raw) + gap)``: half the degrees of freedom
         ``eta + 1`` is ``softplus(raw)``, floored at the float spacing just above -1 (``gap``,
         ``2^-24`` in float32, ``2^-53`` in float64), so that ``eta > -1`` holds in floating point."""
-        return _links.greater_than(raw, -1.0)
+        return constraints.greater_than(raw, -1.0)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (nu,) = broadcast_to_draws(shape, eta[..., 0] + 1.0)

@@ -29,8 +29,9 @@ from fractions import Fraction
 import jax
 import jax.numpy as jnp
 
-from expfam import _solve
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
+from expfam._numerics import iterate
 
 SERIES_TERMS = 14
 NEWTON_STEPS = 4
@@ -137,8 +138,15 @@ def stable_kl(eta_p: Array, eta_q: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class ContinuousBernoulli(ExponentialFamily):
-    support = "0 <= x <= 1"
-    support_point = 0.5
+    catalogue = (({}, ({"lam": 0.3}, {"lam": 0.5}, {"lam": 0.5 + 0.0001}, {"lam": 0.0001}, {"lam": 0.9999})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.UnitInterval(closed=True)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("lam", constraints.probability),)
 
     @property
     def num_natural(self) -> int:
@@ -160,6 +168,7 @@ class ContinuousBernoulli(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return variance(eta)[..., None]
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         u = 2.0 * chi - 1.0
         eta0 = 2.0 * u * (3.0 - u * u) / (4.0 * chi * (1.0 - chi))
@@ -167,7 +176,7 @@ class ContinuousBernoulli(ExponentialFamily):
         def newton_step(eta: Array) -> Array:
             return eta - (mean(eta) - chi) / variance(eta)
 
-        return _solve.newton(newton_step, eta0, NEWTON_STEPS)
+        return iterate.newton(newton_step, eta0, NEWTON_STEPS)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
         return stable_nll(eta[..., 0], x)
@@ -183,9 +192,6 @@ class ContinuousBernoulli(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x >= 0) & (x <= 1)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.isfinite(eta[..., 0])

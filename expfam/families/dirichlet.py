@@ -47,8 +47,9 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
+from expfam._numerics import special
 
 MAX_NEWTON_STEPS = 24
 _LOG_TOTAL_BRACKET = (-16.2, 23.1)
@@ -82,23 +83,23 @@ def log_normalizer(a: Array) -> Array:
     so nothing cancels at large or very unequal concentrations; below ``L``, ``t_k`` as written
     (its terms are at most ``L log a0``). One logarithm-sized evaluation per coordinate.
     """
-    large = _special.large_argument(a)
+    large = special.large_argument(a)
     total = jnp.sum(a, axis=-1)
     is_large = a >= large
     big = jnp.where(is_large, a, large)
     t_large = (
-        -big * _special.log1p(_exclusive_sums(a) / big)
+        -big * special.log1p(_exclusive_sums(a) / big)
         - 0.5 * jnp.log(big)
-        + _special.HALF_LOG_TWO_PI
-        + _special.stirling_correction(1.0 / big)
+        + special.HALF_LOG_TWO_PI
+        + special.stirling_correction(1.0 / big)
     )
     small = jnp.where(is_large, 1.0, a)
-    t_small = _special.lgamma(small) - small * (jnp.log(total)[..., None] - 1.0)
+    t_small = special.lgamma(small) - small * (jnp.log(total)[..., None] - 1.0)
     return (
         jnp.sum(jnp.where(is_large, t_large, t_small), axis=-1)
         + 0.5 * jnp.log(total)
-        - _special.HALF_LOG_TWO_PI
-        - _special.stirling_remainder(total)
+        - special.HALF_LOG_TWO_PI
+        - special.stirling_remainder(total)
     )
 
 
@@ -106,7 +107,7 @@ def mean_log(a: Array, axis: int = -1) -> Array:
     """``E[log x_k] = digamma(a_k) - digamma(a0)`` (coordinates along ``axis``) without
     cancellation for large concentrations."""
     total = jnp.sum(a, axis=axis, keepdims=True)
-    return -jnp.log1p(_exclusive_sums(a, axis) / a) - _special.log_minus_digamma(a) + _special.log_minus_digamma(total)
+    return -jnp.log1p(_exclusive_sums(a, axis) / a) - special.log_minus_digamma(a) + special.log_minus_digamma(total)
 
 
 def entropy(a: Array) -> Array:
@@ -120,13 +121,13 @@ def entropy(a: Array) -> Array:
     """
     k = a.shape[-1]
     total = jnp.sum(a, axis=-1)
-    per_coordinate = 0.5 * jnp.log(a) + _special.stirling_remainder(a) + (a - 1.0) * _special.log_minus_digamma(a)
+    per_coordinate = 0.5 * jnp.log(a) + special.stirling_remainder(a) + (a - 1.0) * special.log_minus_digamma(a)
     return (
         0.5 * (k - 1) * math.log(2 * math.pi)
         + jnp.sum(per_coordinate, axis=-1)
         - (k - 0.5) * jnp.log(total)
-        - _special.stirling_remainder(total)
-        - (total - k) * _special.log_minus_digamma(total)
+        - special.stirling_remainder(total)
+        - (total - k) * special.log_minus_digamma(total)
     )
 
 
@@ -145,16 +146,16 @@ def nll(a: Array, relative_offset: Array, log_ratio: Array, deficit: Array) -> A
     k = a.shape[-1]
     total = jnp.sum(a, axis=-1)
     near = jnp.abs(relative_offset) < 0.5
-    close = (1.0 - a) * _special.log1pmx(jnp.where(near, relative_offset, 0.0)) + relative_offset
+    close = (1.0 - a) * special.log1pmx(jnp.where(near, relative_offset, 0.0)) + relative_offset
     far = (1.0 - a) * log_ratio + a * relative_offset
     offsets = jnp.sum(jnp.where(near, close, far), axis=-1) - total * deficit
-    per_coordinate = jnp.sum(0.5 * jnp.log(a) + _special.stirling_remainder(a), axis=-1)
+    per_coordinate = jnp.sum(0.5 * jnp.log(a) + special.stirling_remainder(a), axis=-1)
     return (
         offsets
         + per_coordinate
         - (k - 0.5) * jnp.log(total)
         + 0.5 * (k - 1) * math.log(2 * math.pi)
-        - _special.stirling_remainder(total)
+        - special.stirling_remainder(total)
     )
 
 
@@ -173,11 +174,11 @@ def kl_divergence(a: Array, b: Array) -> Array:
     k = a.shape[-1]
     a0, b0 = jnp.sum(a, axis=-1, keepdims=True), jnp.sum(b, axis=-1, keepdims=True)
     t = (b * a0) / (a * b0) - 1.0
-    phi = (1.0 + t) * _special.log1pmx(t) + t * t
+    phi = (1.0 + t) * special.log1pmx(t) + t * t
     means = b0[..., 0] * jnp.sum(a / a0 * phi, axis=-1)
     log_rho0 = jnp.log(b0 / a0)
-    m_a, m_a0 = _special.log_minus_digamma(a), _special.log_minus_digamma(a0)
-    delta = _special.stirling_remainder
+    m_a, m_a0 = special.log_minus_digamma(a), special.log_minus_digamma(a0)
+    delta = special.stirling_remainder
     return (
         means
         - 0.5 * jnp.sum(jnp.log(b / a) - log_rho0, axis=-1)
@@ -192,8 +193,8 @@ def kl_divergence(a: Array, b: Array) -> Array:
 def fisher(a: Array) -> Array:
     """``diag(trigamma(a_k)) - trigamma(a0) 1 1^T``."""
     total = jnp.sum(a, axis=-1)
-    diagonal = jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(_special.trigamma(a))
-    return diagonal - _special.trigamma(total)[..., None, None]
+    diagonal = jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(special.trigamma(a))
+    return diagonal - special.trigamma(total)[..., None, None]
 
 
 def _phi_gap(a: Array, total: Array) -> Array:
@@ -205,17 +206,17 @@ def _phi_gap(a: Array, total: Array) -> Array:
     total = jnp.broadcast_to(total, a.shape)
 
     def phi(x: Array) -> Array:
-        return 1.0 / (x * _special.trigamma(x))
+        return 1.0 / (x * special.trigamma(x))
 
     def one_minus_phi(x: Array) -> Array:
-        return _special.trigamma_minus_reciprocal(x) / _special.trigamma(x)
+        return special.trigamma_minus_reciprocal(x) / special.trigamma(x)
 
     return jnp.where(total < 1.0, phi(total) - phi(a), one_minus_phi(a) - one_minus_phi(total))
 
 
 def _initial_log_concentration(c: Array, axis: int) -> Array:
     """Minka-style start: ``a_k = psi^{-1}(c_k + digamma(a0))`` with ``a0`` solving
-    ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with ``_special.approximate_inverse_digamma``
+    ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with ``special.approximate_inverse_digamma``
     (within 3e-5); ``c`` has its coordinates along ``axis``.
 
     The relative excess ``sum_k psi^{-1}(c_k + digamma(a0)) / a0 - 1`` is positive for tiny ``a0``
@@ -225,7 +226,7 @@ def _initial_log_concentration(c: Array, axis: int) -> Array:
     """
 
     def concentrations(log_total: Array) -> Array:
-        return _special.approximate_inverse_digamma(c + _special.digamma(jnp.exp(log_total)))
+        return special.approximate_inverse_digamma(c + special.digamma(jnp.exp(log_total)))
 
     def excess(log_total: Array) -> Array:
         return jnp.sum(concentrations(log_total), axis=axis, keepdims=True) / jnp.exp(log_total) - 1
@@ -274,7 +275,7 @@ def concentration_from_mean_log(c: Array) -> Array:
     def newton_step(state: State) -> State:
         i, u, residual, error, best_u, best_error, done = state
         a = jnp.exp(u)
-        q = _special.trigamma(a)
+        q = special.trigamma(a)
         denominator = jnp.sum(a * _phi_gap(a, jnp.sum(a, axis=axis, keepdims=True)), axis=axis, keepdims=True)
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
         step = residual / q + jnp.sum(residual / q, axis=axis, keepdims=True) / (q * denominator)
@@ -301,23 +302,33 @@ def in_simplex(x: Array) -> Array:
 @dataclasses.dataclass(frozen=True)
 class Dirichlet(ExponentialFamily):
     num_classes: int
-    support = "x_k > 0 with sum_k x_k = 1 (K coordinates, within sqrt(eps))"
+    catalogue = (
+        (
+            {"num_classes": 3},
+            (
+                {"concentration": [1.0, 2.0, 3.0]},
+                {"concentration": [0.3, 0.3, 0.3]},
+                {"concentration": [1000.0, 1000.0, 1000.0]},
+                {"concentration": [0.5, 30.0, 1000.0]},
+            ),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Simplex(self.num_classes)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("concentration", constraints.positive, self.num_classes),)
 
     def __post_init__(self) -> None:
         if self.num_classes < 2:
             raise ValueError(f"Dirichlet: num_classes must be >= 2, got {self.num_classes}")
 
     @property
-    def support_point(self) -> float:  # type: ignore[override]
-        return 1.0 / self.num_classes
-
-    @property
     def num_natural(self) -> int:
         return self.num_classes
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.num_classes,)
 
     def natural_from_source(self, *, concentration: Array) -> Array:
         return jnp.asarray(concentration)
@@ -334,6 +345,7 @@ class Dirichlet(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return fisher(eta)
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         return concentration_from_mean_log(chi)
 
@@ -354,9 +366,6 @@ class Dirichlet(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.sum(jnp.log(x), axis=-1)
 
-    def in_support(self, x: Array) -> Array:
-        return in_simplex(x)
-
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all((eta > 0) & (eta < jnp.inf), axis=-1)
 
@@ -365,7 +374,7 @@ class Dirichlet(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``a_k = positive(raw_k) = softplus(raw_k) + tiny``, coordinate-wise."""
-        return _links.positive(raw)
+        return constraints.positive(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jax.random.dirichlet(key, eta, shape + eta.shape[:-1], eta.dtype)

@@ -11,14 +11,22 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 
 @dataclasses.dataclass(frozen=True)
 class Exponential(ExponentialFamily):
-    support = "x >= 0"
-    support_point = 1.0
+    catalogue = (({}, ({"rate": 0.5}, {"rate": 20.0})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.AtLeast(0.0)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("rate", constraints.positive),)
 
     @property
     def num_natural(self) -> int:
@@ -39,21 +47,18 @@ class Exponential(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return (1.0 / eta**2)[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return -1.0 / chi
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
         """``E(r_q / r_p)`` with ``E(z) = z - 1 - log z``."""
-        return _special.log_ratio_excess(eta_q[..., 0] / eta_p[..., 0])
+        return special.log_ratio_excess(eta_q[..., 0] / eta_p[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x >= 0) & (x < jnp.inf)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return eta[..., 0] < 0
@@ -63,7 +68,7 @@ class Exponential(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``eta = -positive(raw)``: the rate is softplus(raw)."""
-        return _links.negative(raw)
+        return constraints.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (rate,) = broadcast_to_draws(shape, -eta[..., 0])

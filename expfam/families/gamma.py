@@ -20,15 +20,16 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammainc
 
-from expfam import _links, _solve, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
+from expfam._numerics import iterate, special
 
 NEWTON_STEPS = 5
 
 
 def _lgamma_excess(k: Array) -> Array:
     """``lgamma(k) - k log k + k = 1/2 log(2 pi / k) + delta(k)``, without the large terms."""
-    return _special.HALF_LOG_TWO_PI - 0.5 * jnp.log(k) + _special.stirling_remainder(k)
+    return special.HALF_LOG_TWO_PI - 0.5 * jnp.log(k) + special.stirling_remainder(k)
 
 
 def initial_shape(s: Array) -> Array:
@@ -42,17 +43,24 @@ def shape_from_log_gap(s: Array) -> Array:
 
     def newton_step(k: Array) -> Array:
         # f(k) = log k - digamma(k) - s, f'(k) = 1/k - trigamma(k) = -(trigamma(k) - 1/k).
-        residual = _special.log_minus_digamma(k) - s
-        slope = -_special.trigamma_minus_reciprocal(k)
+        residual = special.log_minus_digamma(k) - s
+        slope = -special.trigamma_minus_reciprocal(k)
         return k - residual / slope
 
-    return _solve.newton(newton_step, k0, NEWTON_STEPS)
+    return iterate.newton(newton_step, k0, NEWTON_STEPS)
 
 
 @dataclasses.dataclass(frozen=True)
 class Gamma(ExponentialFamily):
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (({}, ({"shape": 2.0, "rate": 3.0}, {"shape": 0.05, "rate": 1.0}, {"shape": 50.0, "rate": 0.5})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("shape", constraints.positive), SourceParameter("rate", constraints.positive))
 
     @property
     def num_natural(self) -> int:
@@ -67,19 +75,19 @@ class Gamma(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
-        return _special.lgamma(shape) - shape * jnp.log(rate)
+        return special.lgamma(shape) - shape * jnp.log(rate)
 
     def expectation(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
         # digamma(k) - log r written as log(k / r) - (log k - digamma(k)): no cancellation
         # when k and r are both large.
         mean = shape / rate
-        return jnp.stack([mean, jnp.log(mean) - _special.log_minus_digamma(shape)], axis=-1)
+        return jnp.stack([mean, jnp.log(mean) - special.log_minus_digamma(shape)], axis=-1)
 
     def fisher(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]
         cross = 1.0 / rate
-        rows = [jnp.stack([shape / rate**2, cross], -1), jnp.stack([cross, _special.trigamma(shape)], -1)]
+        rows = [jnp.stack([shape / rate**2, cross], -1), jnp.stack([cross, special.trigamma(shape)], -1)]
         return jnp.stack(rows, axis=-2)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -90,15 +98,15 @@ class Gamma(ExponentialFamily):
         (``delta`` the Stirling remainder) only terms of the result's size remain.
         """
         rate, shape = -eta[..., 0], eta[..., 1]
-        excess = _special.log_ratio_excess(rate / shape * x, (rate * x - shape) / shape)
+        excess = special.log_ratio_excess(rate / shape * x, (rate * x - shape) / shape)
         return shape * excess + jnp.log(x) + _lgamma_excess(shape)
 
     def stable_entropy(self, eta: Array) -> Array:
         """``k - log r + lgamma(k) + (1 - k) digamma(k)``
         ``= 1/2 log(2 pi k) + delta(k) + (k - 1)(log k - digamma(k)) - log r``."""
         rate, shape = -eta[..., 0], eta[..., 1]
-        excess = _special.HALF_LOG_TWO_PI + 0.5 * jnp.log(shape) + _special.stirling_remainder(shape)
-        return excess + (shape - 1.0) * _special.log_minus_digamma(shape) - jnp.log(rate)
+        excess = special.HALF_LOG_TWO_PI + 0.5 * jnp.log(shape) + special.stirling_remainder(shape)
+        return excess + (shape - 1.0) * special.log_minus_digamma(shape) - jnp.log(rate)
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
         """With ``a = k_q / k_p``, ``c = (k_p / r_p) / (k_q / r_q)`` (ratio of the means),
@@ -108,10 +116,11 @@ class Gamma(ExponentialFamily):
         """
         r_p, k_p, r_q, k_q = -eta_p[..., 0], eta_p[..., 1], -eta_q[..., 0], eta_q[..., 1]
         c = (k_p / r_p) / (k_q / r_q)
-        m = _special.log_minus_digamma(k_p) - 0.5 / k_p
-        return (k_q * _special.log_ratio_excess(c) + 0.5 * _special.log_ratio_excess(k_q / k_p)
-                + _special.stirling_remainder(k_q) - _special.stirling_remainder(k_p) - (k_p - k_q) * m)  # fmt: skip
+        m = special.log_minus_digamma(k_p) - 0.5 / k_p
+        return (k_q * special.log_ratio_excess(c) + 0.5 * special.log_ratio_excess(k_q / k_p)
+                + special.stirling_remainder(k_q) - special.stirling_remainder(k_p) - (k_p - k_q) * m)  # fmt: skip
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         mean, mean_log = chi[..., 0], chi[..., 1]
         shape = shape_from_log_gap(jnp.log(mean) - mean_log)
@@ -123,9 +132,6 @@ class Gamma(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x)
 
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
-
     def is_natural_valid(self, eta: Array) -> Array:
         return (eta[..., 0] < 0) & (eta[..., 1] > 0)
 
@@ -134,7 +140,7 @@ class Gamma(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``(-positive(raw_1), positive(raw_2))``: rate and shape both softplus."""
-        return jnp.stack([_links.negative(raw[..., 0]), _links.positive(raw[..., 1])], axis=-1)
+        return jnp.stack([constraints.negative(raw[..., 0]), constraints.positive(raw[..., 1])], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         rate, k = broadcast_to_draws(shape, -eta[..., 0], eta[..., 1])

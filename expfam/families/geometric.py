@@ -13,13 +13,23 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from expfam._family import Array
+from expfam._core import constraints, supports
+from expfam._core.family import Array, SourceParameter
 from expfam.families.negative_binomial import NegativeBinomialBase
 
 
 @dataclasses.dataclass(frozen=True)
 class Geometric(NegativeBinomialBase):
     r: ClassVar[float] = 1.0  # type: ignore[misc]  # a constant here, a field of NegativeBinomial
+    catalogue = (({}, ({"probability": 0.4}, {"probability": 1e-06}, {"probability": 0.999})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Counts()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("probability", constraints.probability),)
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x)

@@ -18,8 +18,9 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
+from expfam._numerics import special
 from expfam.families.gamma import Gamma, shape_from_log_gap
 
 
@@ -30,8 +31,25 @@ def _gamma_natural(eta: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class InverseGamma(ExponentialFamily):
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (
+        (
+            {},
+            (
+                {"shape": 3.0, "scale": 2.0},
+                {"shape": 0.3, "scale": 1.0},
+                {"shape": 1000.0, "scale": 1000.0},
+                {"shape": 50.0, "scale": 1e-06},
+            ),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("shape", constraints.positive), SourceParameter("scale", constraints.positive))
 
     @property
     def num_natural(self) -> int:
@@ -46,18 +64,18 @@ class InverseGamma(ExponentialFamily):
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         scale, shape = -eta[..., 0], -eta[..., 1]
-        return _special.lgamma(shape) - shape * jnp.log(scale)
+        return special.lgamma(shape) - shape * jnp.log(scale)
 
     def expectation(self, eta: Array) -> Array:
         scale, shape = -eta[..., 0], -eta[..., 1]
         mean_reciprocal = shape / scale
-        mean_log = _special.log_minus_digamma(shape) - jnp.log(mean_reciprocal)
+        mean_log = special.log_minus_digamma(shape) - jnp.log(mean_reciprocal)
         return jnp.stack([mean_reciprocal, mean_log], axis=-1)
 
     def fisher(self, eta: Array) -> Array:
         scale, shape = -eta[..., 0], -eta[..., 1]
         cross = -1.0 / scale
-        rows = [jnp.stack([shape / scale**2, cross], -1), jnp.stack([cross, _special.trigamma(shape)], -1)]
+        rows = [jnp.stack([shape / scale**2, cross], -1), jnp.stack([cross, special.trigamma(shape)], -1)]
         return jnp.stack(rows, axis=-2)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -72,6 +90,7 @@ class InverseGamma(ExponentialFamily):
         """KL is invariant under ``x -> 1/x``: the Gamma's stable KL."""
         return Gamma().stable_kl(_gamma_natural(eta_p), _gamma_natural(eta_q))
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         mean_reciprocal, mean_log = chi[..., 0], chi[..., 1]
         log_mean_reciprocal = jnp.log(mean_reciprocal)
@@ -88,9 +107,6 @@ class InverseGamma(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x)
 
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
-
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(eta < 0, axis=-1)
 
@@ -99,7 +115,7 @@ class InverseGamma(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``(-positive(raw_1), -positive(raw_2))``: scale and shape both softplus."""
-        return _links.negative(raw)
+        return constraints.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         scale, a = broadcast_to_draws(shape, -eta[..., 0], -eta[..., 1])

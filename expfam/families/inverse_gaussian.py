@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import exp1
 
-from expfam import _links
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 
 _SERIES_FROM = 50.0
 _SERIES_TERMS = 20
@@ -54,8 +54,15 @@ def _mean_shape(eta: Array) -> tuple[Array, Array]:
 
 @dataclasses.dataclass(frozen=True)
 class InverseGaussian(ExponentialFamily):
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (({}, ({"mean": 2.0, "shape": 3.0}, {"mean": 0.1, "shape": 10.0}, {"mean": 100.0, "shape": 0.1})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("mean", constraints.positive), SourceParameter("shape", constraints.positive))
 
     @property
     def num_natural(self) -> int:
@@ -86,7 +93,7 @@ class InverseGaussian(ExponentialFamily):
         ]
         return jnp.stack(rows, axis=-2)
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         mean = chi[..., 0]
         shape = mean / (mean * chi[..., 1] - 1.0)
         return self.natural_from_source(mean=mean, shape=shape)
@@ -104,9 +111,6 @@ class InverseGaussian(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -0.5 * math.log(2 * math.pi) - 1.5 * jnp.log(x)
 
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
-
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(eta < 0, axis=-1)
 
@@ -117,7 +121,7 @@ class InverseGaussian(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``(-positive(raw_1), -positive(raw_2))``."""
-        return _links.negative(raw)
+        return constraints.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Michael, Schucany and Haas (1976): a root of the chi-square transform, chosen by a uniform."""

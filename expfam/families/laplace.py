@@ -14,18 +14,26 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam._family import Array
+from expfam._core import constraints, supports
+from expfam._core.family import Array, SourceParameter
 from expfam.families._negative_log import NegativeLogNormalizer
 
 
 @dataclasses.dataclass(frozen=True)
 class Laplace(NegativeLogNormalizer):
     loc: float = 0.0
-    support = "x real"
+    catalogue = (
+        ({}, ({"scale": 1.0}, {"scale": 1e-06}, {"scale": 1000000.0})),
+        ({"loc": -2.0}, ({"scale": 0.5},)),
+    )
 
     @property
-    def support_point(self) -> float:  # type: ignore[override]
-        return self.loc
+    def support(self) -> supports.Support:
+        return supports.Real()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("scale", constraints.positive),)
 
     def natural_from_source(self, *, scale: Array) -> Array:
         return (-1.0 / jnp.asarray(scale))[..., None]
@@ -38,9 +46,6 @@ class Laplace(NegativeLogNormalizer):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.full_like(x, -math.log(2.0))
-
-    def in_support(self, x: Array) -> Array:
-        return jnp.isfinite(x)
 
     def expected_log_carrier(self, eta: Array) -> Array:
         return jnp.full_like(eta[..., 0], -math.log(2.0))

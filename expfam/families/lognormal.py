@@ -11,14 +11,22 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from expfam._family import Array
+from expfam._core import constraints, supports
+from expfam._core.family import Array, SourceParameter
 from expfam.families.normal import HALF_LOG_TWO_PI, Normal
 
 
 @dataclasses.dataclass(frozen=True)
 class LogNormal(Normal):
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (({}, ({"loc": 0.0, "scale": 1.0}, {"loc": 1.5, "scale": 0.3})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("loc", constraints.identity), SourceParameter("scale", constraints.positive))
 
     def sufficient_statistics(self, x: Array) -> Array:
         return super().sufficient_statistics(jnp.log(x))
@@ -34,9 +42,6 @@ class LogNormal(Normal):
 
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x) - HALF_LOG_TWO_PI
-
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
 
     def expected_log_carrier(self, eta: Array) -> Array:
         return -self.expectation(eta)[..., 0] - HALF_LOG_TWO_PI

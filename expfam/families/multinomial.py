@@ -21,8 +21,9 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam import _special
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter
+from expfam._numerics import special
 from expfam.families.binomial import binomial_expected
 
 
@@ -30,24 +31,28 @@ from expfam.families.binomial import binomial_expected
 class Multinomial(ExponentialFamily):
     num_trials: int
     num_classes: int
-    support = "count vectors x_k in {0, ..., n} with sum_k x_k = n"
+    catalogue = (
+        (
+            {"num_trials": 10, "num_classes": 3},
+            ({"probabilities": [0.2, 0.3, 0.5]}, {"probabilities": [0.001, 0.001, 0.998]}),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.CountVectors(self.num_trials, self.num_classes)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("probabilities", constraints.probabilities, self.num_classes),)
 
     def __post_init__(self) -> None:
         if self.num_trials < 1 or self.num_classes < 2:
             raise ValueError(f"Multinomial: need num_trials >= 1 and num_classes >= 2, got {self}")
 
     @property
-    def support_point(self) -> float:  # type: ignore[override]
-        # Out-of-support samples are replaced by this constant vector; only its finiteness matters.
-        return 0.0
-
-    @property
     def num_natural(self) -> int:
         return self.num_classes
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.num_classes,)
 
     def natural_from_source(self, *, probabilities: Array) -> Array:
         return jnp.log(jnp.asarray(probabilities))
@@ -66,7 +71,7 @@ class Multinomial(ExponentialFamily):
         outer = p[..., :, None] * p[..., None, :]
         return self.num_trials * (jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(p) - outer)
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi / self.num_trials)
 
     def sufficient_statistics(self, x: Array) -> Array:
@@ -74,11 +79,7 @@ class Multinomial(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         remaining = self.num_trials - (jnp.cumsum(x, axis=-1) - x)
-        return jnp.sum(_special.log_binomial(remaining, x), axis=-1)
-
-    def in_support(self, x: Array) -> Array:
-        counts = (x >= 0) & (x == jnp.floor(x))
-        return jnp.all(counts, axis=-1) & (jnp.sum(x, axis=-1) == self.num_trials)
+        return jnp.sum(special.log_binomial(remaining, x), axis=-1)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(~jnp.isnan(eta) & (eta < jnp.inf), axis=-1) & jnp.any(eta > -jnp.inf, axis=-1)
@@ -90,7 +91,7 @@ class Multinomial(ExponentialFamily):
         diagonal = jnp.eye(k, dtype=bool).reshape((1,) * (eta.ndim - 1) + (k, k))
         others = jnp.where(diagonal, -jnp.inf, eta[..., None, :])
         log_q = jax.nn.logsumexp(others, axis=-1) - jax.nn.logsumexp(eta, axis=-1, keepdims=True)
-        log_factorials = _special.log_factorial_of(jnp.arange(n + 1, dtype=eta.dtype))
+        log_factorials = special.log_factorial_of(jnp.arange(n + 1, dtype=eta.dtype))
         expected = binomial_expected(n, log_p, log_q, log_factorials)
         return log_factorials[n] - jnp.sum(expected, axis=-1)
 

@@ -1,7 +1,7 @@
 """Multivariate normal in ``dim`` dimensions with unknown mean and full covariance.
 
 ``q(x) = N(x; mu, Sigma)``, precision ``P = Sigma^{-1}``. Natural parameters, packed into one
-vector of length ``M = d + d (d + 1) / 2`` (see ``expfam._packing``: the dot product of packed
+vector of length ``M = d + d (d + 1) / 2`` (see ``expfam._numerics.packing``: the dot product of packed
 vectors is the trace inner product):
 
     eta = (P mu, pack(-P / 2)),    T(x) = (x, pack(x x^T)),    log h = -d/2 log(2 pi),
@@ -26,9 +26,9 @@ Inverse: ``mu = chi_1``, ``Sigma = unpack(chi_2) - mu mu^T`` (must be positive d
 ``P = Sigma^{-1}`` through the Cholesky factor of Sigma.
 
 Link from R^M: ``eta_1 = raw_1``, ``eta_2 = pack(-A)`` with ``A = E^{1/2} C E^{1/2}`` from the
-remaining d (d + 1) / 2 outputs (``_links.positive_definite_from_raw``): ``-eta_2``'s diagonal is
+remaining d (d + 1) / 2 outputs (``constraints.positive_definite_from_raw``): ``-eta_2``'s diagonal is
 ``e_i = softplus(raw_i) + tiny / eps``, and C is a correlation matrix with eigenvalues at least
-``_links.CORRELATION_FLOOR`` (1e-3), so the precision ``P = 2 A`` is positive definite in floating
+``constraints.CORRELATION_FLOOR`` (1e-3), so the precision ``P = 2 A`` is positive definite in floating
 point for every finite raw vector (a rounded ``L L^T`` with an arbitrary Cholesky factor L is not).
 The link reaches every precision whose correlation matrix has smallest eigenvalue >= 1e-3 (in two
 dimensions: correlations up to 0.999); for d = 1 it is the Normal's link.
@@ -45,14 +45,35 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 
-from expfam import _linalg, _links, _packing
-from expfam._family import Array, ExponentialFamily, _per_row
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, per_row
+from expfam._numerics import linalg, packing
 
 
 @dataclasses.dataclass(frozen=True)
 class MultivariateNormal(ExponentialFamily):
     dim: int
-    support = "x in R^dim"
+    catalogue = (
+        (
+            {"dim": 3},
+            (
+                {"loc": [0.5, -1.0, 2.0], "covariance": [[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]]},
+                {"loc": [0.0, 0.0, 0.0], "covariance": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]},
+                {"loc": [10.0, -5.0, 1.0], "covariance": [[5.005, -4.995, 0.0], [-4.995, 5.005, 0.0], [0.0, 0.0, 1.0]]},
+            ),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.RealVectors(self.dim)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (
+            SourceParameter("loc", constraints.identity, self.dim),
+            SourceParameter("covariance", constraints.positive_definite_from_raw, packing.packed_size(self.dim)),
+        )
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -60,11 +81,7 @@ class MultivariateNormal(ExponentialFamily):
 
     @property
     def num_natural(self) -> int:
-        return self.dim + _packing.packed_size(self.dim)
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.dim,)
+        return self.dim + packing.packed_size(self.dim)
 
     # -- pieces ---------------------------------------------------------------------------
     def _split(self, v: Array) -> tuple[Array, Array]:
@@ -72,19 +89,19 @@ class MultivariateNormal(ExponentialFamily):
 
     def precision_cholesky(self, eta: Array) -> Array:
         """Lower Cholesky factor L of the precision ``P = -2 unpack(eta_2) = L L^T``."""
-        return _linalg.cholesky(-2.0 * _packing.unpack(self._split(eta)[1]))
+        return linalg.cholesky(-2.0 * packing.unpack(self._split(eta)[1]))
 
     def _mean_covariance(self, eta: Array) -> tuple[Array, Array]:
         eta_1 = self._split(eta)[0]
         lower = self.precision_cholesky(eta)
-        return _linalg.solve_from_cholesky(lower, eta_1), _linalg.inverse_from_cholesky(lower)
+        return linalg.solve_from_cholesky(lower, eta_1), linalg.inverse_from_cholesky(lower)
 
     def _natural_from_mean_covariance(self, mean: Array, covariance: Array) -> Array:
-        cov_lower = _linalg.cholesky(covariance)
-        inv = _linalg.inverse_lower(cov_lower)  # C^{-1}, P = C^{-T} C^{-1}
+        cov_lower = linalg.cholesky(covariance)
+        inv = linalg.inverse_lower(cov_lower)  # C^{-1}, P = C^{-T} C^{-1}
         precision = jnp.swapaxes(inv, -1, -2) @ inv
         eta_1 = jnp.swapaxes(inv, -1, -2) @ (inv @ mean[..., None])
-        return jnp.concatenate([eta_1[..., 0], _packing.pack(-0.5 * precision)], axis=-1)
+        return jnp.concatenate([eta_1[..., 0], packing.pack(-0.5 * precision)], axis=-1)
 
     # -- the family -------------------------------------------------------------------------
     def natural_from_source(self, *, loc: Array, covariance: Array) -> Array:
@@ -101,18 +118,18 @@ class MultivariateNormal(ExponentialFamily):
     def log_normalizer_formula(self, eta: Array) -> Array:
         lower = self.precision_cholesky(eta)
         z = solve_triangular(lower, self._split(eta)[0][..., None], lower=True)[..., 0]
-        return 0.5 * jnp.sum(z * z, axis=-1) - 0.5 * _linalg.log_det_from_cholesky(lower)
+        return 0.5 * jnp.sum(z * z, axis=-1) - 0.5 * linalg.log_det_from_cholesky(lower)
 
     def expectation(self, eta: Array) -> Array:
         mean, covariance = self._mean_covariance(eta)
-        return jnp.concatenate([mean, _packing.pack(covariance) + _packing.pack_outer(mean)], axis=-1)
+        return jnp.concatenate([mean, packing.pack(covariance) + packing.pack_outer(mean)], axis=-1)
 
     def fisher(self, eta: Array) -> Array:
-        return _per_row(self._fisher_row, eta)
+        return per_row(self._fisher_row, eta)
 
     def _fisher_row(self, eta: Array) -> Array:
         mu, s = self._mean_covariance(eta)
-        rows, cols, weights = _packing.packed_indices(self.dim)
+        rows, cols, weights = packing.packed_indices(self.dim)
         i, j, k, l = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
         w = jnp.asarray(weights, eta.dtype)
         mu_i, mu_j = mu[..., rows][..., :, None], mu[..., cols][..., :, None]
@@ -134,15 +151,15 @@ class MultivariateNormal(ExponentialFamily):
         bottom = jnp.concatenate([jnp.swapaxes(cross, -1, -2), quad], axis=-1)
         return jnp.concatenate([top, bottom], axis=-2)
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         mean, second = self._split(chi)
-        covariance = _packing.unpack(second) - mean[..., :, None] * mean[..., None, :]
+        covariance = packing.unpack(second) - mean[..., :, None] * mean[..., None, :]
         return self._natural_from_mean_covariance(mean, covariance)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
         """``|L^T (x - mu)|^2 / 2 - sum_i log L_ii + d/2 log(2 pi)``: no ``eta . T(x)`` against g."""
         lower = self.precision_cholesky(eta)
-        mean = _linalg.solve_from_cholesky(lower, self._split(eta)[0])
+        mean = linalg.solve_from_cholesky(lower, self._split(eta)[0])
         whitened = jnp.sum(lower * (x - mean)[..., :, None], axis=-2)  # L^T (x - mu)
         return 0.5 * jnp.sum(whitened * whitened, axis=-1) + self._half_log_det_covariance(lower)
 
@@ -152,31 +169,28 @@ class MultivariateNormal(ExponentialFamily):
 
     def _half_log_det_covariance(self, lower: Array) -> Array:
         """``d/2 log(2 pi) + 1/2 log det(Sigma)``."""
-        return 0.5 * self.dim * math.log(2 * math.pi) - 0.5 * _linalg.log_det_from_cholesky(lower)
+        return 0.5 * self.dim * math.log(2 * math.pi) - 0.5 * linalg.log_det_from_cholesky(lower)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        return jnp.concatenate([x, _packing.pack_outer(x)], axis=-1)
+        return jnp.concatenate([x, packing.pack_outer(x)], axis=-1)
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.full_like(x[..., 0], -0.5 * self.dim * math.log(2 * math.pi))
 
-    def in_support(self, x: Array) -> Array:
-        return jnp.all(jnp.isfinite(x), axis=-1)
-
     def is_natural_valid(self, eta: Array) -> Array:
         eta_1, eta_2 = self._split(eta)
         finite = jnp.all(jnp.isfinite(eta_1), axis=-1)
-        return finite & _linalg.is_positive_definite(-2.0 * _packing.unpack(eta_2))
+        return finite & linalg.is_positive_definite(-2.0 * packing.unpack(eta_2))
 
     def expected_log_carrier(self, eta: Array) -> Array:
         return jnp.full_like(eta[..., 0], -0.5 * self.dim * math.log(2 * math.pi))
 
     def link(self, raw: Array) -> Array:
         """``(raw_1, pack(-E^{1/2} C E^{1/2}))``, ``E`` the softplus scales and ``C`` a correlation
-        matrix with eigenvalues >= 1e-3 from the remaining outputs (``_links.positive_definite_from_raw``;
+        matrix with eigenvalues >= 1e-3 from the remaining outputs (``constraints.positive_definite_from_raw``;
         see the module docstring): valid in floating point for every finite input."""
         raw_1, raw_2 = self._split(raw)
-        return jnp.concatenate([raw_1, _packing.pack(-_links.positive_definite_from_raw(raw_2))], axis=-1)
+        return jnp.concatenate([raw_1, packing.pack(-constraints.positive_definite_from_raw(raw_2))], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         mean = self._mean_covariance(eta)[0]

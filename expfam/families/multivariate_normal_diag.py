@@ -19,7 +19,8 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter
 from expfam.families.normal import Normal
 
 _NORMAL = Normal()
@@ -28,7 +29,23 @@ _NORMAL = Normal()
 @dataclasses.dataclass(frozen=True)
 class MultivariateNormalDiag(ExponentialFamily):
     dim: int
-    support = "x in R^dim"
+    catalogue = (
+        (
+            {"dim": 3},
+            ({"loc": [0.5, -1.0, 2.0], "scale": [2.0, 0.5, 1.0]}, {"loc": [3.0, 0.0, -3.0], "scale": [0.1, 1.0, 10.0]}),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.RealVectors(self.dim)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (
+            SourceParameter("loc", constraints.identity, self.dim),
+            SourceParameter("scale", constraints.positive, self.dim),
+        )
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -37,10 +54,6 @@ class MultivariateNormalDiag(ExponentialFamily):
     @property
     def num_natural(self) -> int:
         return 2 * self.dim
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.dim,)
 
     def _pairs(self, v: Array) -> Array:
         """(..., 2d) in this family's layout -> (..., d, 2) per-coordinate ``Normal`` parameters."""
@@ -70,7 +83,7 @@ class MultivariateNormalDiag(ExponentialFamily):
         ]
         return jnp.concatenate(rows, axis=-2)
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return self._flat(_NORMAL.natural_from_expectation(self._pairs(chi)))
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -88,9 +101,6 @@ class MultivariateNormalDiag(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.sum(_NORMAL.log_carrier(x), axis=-1)
-
-    def in_support(self, x: Array) -> Array:
-        return jnp.all(jnp.isfinite(x), axis=-1)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(_NORMAL.is_natural_valid(self._pairs(eta)), axis=-1)

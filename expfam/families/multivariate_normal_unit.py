@@ -15,7 +15,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter
 from expfam.families.normal import NormalKnownVariance
 
 _UNIT = NormalKnownVariance(1.0)
@@ -24,7 +25,15 @@ _UNIT = NormalKnownVariance(1.0)
 @dataclasses.dataclass(frozen=True)
 class MultivariateNormalUnit(ExponentialFamily):
     dim: int
-    support = "x in R^dim"
+    catalogue = (({"dim": 3}, ({"loc": [0.5, -1.0, 2.0]}, {"loc": [30.0, 0.0, -30.0]})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.RealVectors(self.dim)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("loc", constraints.identity, self.dim),)
 
     def __post_init__(self) -> None:
         if self.dim < 1:
@@ -33,10 +42,6 @@ class MultivariateNormalUnit(ExponentialFamily):
     @property
     def num_natural(self) -> int:
         return self.dim
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.dim,)
 
     def natural_from_source(self, *, loc: Array) -> Array:
         return jnp.asarray(loc)
@@ -53,7 +58,7 @@ class MultivariateNormalUnit(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return jnp.broadcast_to(jnp.eye(self.dim, dtype=eta.dtype), eta.shape + (self.dim,))
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return chi
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -73,9 +78,6 @@ class MultivariateNormalUnit(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.sum(_UNIT.log_carrier(x), axis=-1)
-
-    def in_support(self, x: Array) -> Array:
-        return jnp.all(jnp.isfinite(x), axis=-1)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(jnp.isfinite(eta), axis=-1)

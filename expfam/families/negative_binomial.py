@@ -29,8 +29,9 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
 NODES = 256
@@ -42,7 +43,6 @@ class NegativeBinomialBase(ExponentialFamily):
     """The negative binomial's math for a subclass that provides ``r`` (a field or a constant)."""
 
     r: float
-    support = "x in {0, 1, 2, ...}"
 
     @property
     def num_natural(self) -> int:
@@ -55,7 +55,7 @@ class NegativeBinomialBase(ExponentialFamily):
         return {"probability": jnp.exp(eta[..., 0])}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
-        return -self.r * _special.log1mexp(eta[..., 0])
+        return -self.r * special.log1mexp(eta[..., 0])
 
     def expectation(self, eta: Array) -> Array:
         return self.r / jnp.expm1(-eta)
@@ -64,17 +64,14 @@ class NegativeBinomialBase(ExponentialFamily):
         mean = self.expectation(eta)
         return (mean + mean * mean / self.r)[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return -jnp.log1p(self.r / chi)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
-        return -jnp.log(x + self.r) - _special.lbeta(jnp.full_like(x, self.r), x + 1.0)
-
-    def in_support(self, x: Array) -> Array:
-        return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)
+        return -jnp.log(x + self.r) - special.lbeta(jnp.full_like(x, self.r), x + 1.0)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return eta[..., 0] < 0
@@ -102,7 +99,7 @@ class NegativeBinomialBase(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``eta = -positive(raw)``: the log event probability, below 0."""
-        return _links.negative(raw)
+        return constraints.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Gamma-Poisson mixture: ``lambda ~ Gamma(r, scale p / (1 - p))``, ``x ~ Poisson(lambda)``."""
@@ -116,6 +113,18 @@ class NegativeBinomialBase(ExponentialFamily):
 @dataclasses.dataclass(frozen=True)
 class NegativeBinomial(NegativeBinomialBase):
     r: float
+    catalogue = (
+        ({"r": 2.5}, ({"probability": 0.4}, {"probability": 1e-06}, {"probability": 0.999})),
+        ({"r": 0.01}, ({"probability": 0.3},)),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Counts()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("probability", constraints.probability),)
 
     def __post_init__(self) -> None:
         if not self.r > 0:

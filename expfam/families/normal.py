@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
@@ -31,7 +33,17 @@ def _loc_variance(eta: Array) -> tuple[Array, Array]:
 
 @dataclasses.dataclass(frozen=True)
 class Normal(ExponentialFamily):
-    support = "x real"
+    catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
+        ({}, ({"loc": 0.5, "scale": 2.0}, {"loc": -3.0, "scale": 0.1}, {"loc": 100.0, "scale": 10.0})),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Real()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("loc", constraints.identity), SourceParameter("scale", constraints.positive))
 
     @property
     def num_natural(self) -> int:
@@ -60,7 +72,7 @@ class Normal(ExponentialFamily):
         rows = [jnp.stack([v, cross], -1), jnp.stack([cross, 2 * v * v + 4 * loc * loc * v], -1)]
         return jnp.stack(rows, axis=-2)
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         loc = chi[..., 0]
         variance = chi[..., 1] - loc * loc
         return jnp.stack([loc / variance, -0.5 / variance], axis=-1)
@@ -78,16 +90,13 @@ class Normal(ExponentialFamily):
         """``E(v_p / v_q) / 2 + (loc_p - loc_q)^2 / (2 v_q)``, ``E(z) = z - 1 - log z``."""
         (loc_p, _), (loc_q, v_q) = _loc_variance(eta_p), _loc_variance(eta_q)
         ratio = eta_q[..., 1] / eta_p[..., 1]
-        return 0.5 * _special.log_ratio_excess(ratio) + 0.5 * (loc_p - loc_q) ** 2 / v_q
+        return 0.5 * special.log_ratio_excess(ratio) + 0.5 * (loc_p - loc_q) ** 2 / v_q
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack([x, x * x], axis=-1)
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.full_like(x, -HALF_LOG_TWO_PI)
-
-    def in_support(self, x: Array) -> Array:
-        return jnp.isfinite(x)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.isfinite(eta[..., 0]) & (eta[..., 1] < 0)
@@ -97,7 +106,7 @@ class Normal(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``(raw_1, -positive(raw_2))``: canonical coordinates, any real input is valid."""
-        return jnp.stack([raw[..., 0], _links.negative(raw[..., 1])], axis=-1)
+        return jnp.stack([raw[..., 0], constraints.negative(raw[..., 1])], axis=-1)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         loc, variance = broadcast_to_draws(shape, *_loc_variance(eta))
@@ -120,7 +129,18 @@ class NormalKnownVariance(ExponentialFamily):
     """
 
     variance: float = 1.0
-    support = "x real"
+    catalogue = (
+        ({}, ({"loc": 0.5}, {"loc": -3.0})),
+        ({"variance": 0.25}, ({"loc": 2.0},)),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Real()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("loc", constraints.identity),)
 
     @property
     def num_natural(self) -> int:
@@ -141,7 +161,7 @@ class NormalKnownVariance(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return jnp.full_like(eta[..., None], self.variance)
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return chi / self.variance
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -162,9 +182,6 @@ class NormalKnownVariance(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return -0.5 * x * x / self.variance - 0.5 * math.log(2 * math.pi * self.variance)
-
-    def in_support(self, x: Array) -> Array:
-        return jnp.isfinite(x)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.isfinite(eta[..., 0])

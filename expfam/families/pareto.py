@@ -14,18 +14,26 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam import _links, _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 
 @dataclasses.dataclass(frozen=True)
 class Pareto(ExponentialFamily):
     minimum: float = 1.0
-    support = "x >= minimum"
+    catalogue = (
+        ({"minimum": 1.0}, ({"alpha": 2.5}, {"alpha": 0.7})),
+        ({"minimum": 3.0}, ({"alpha": 4.0},)),
+    )
 
     @property
-    def support_point(self) -> float:  # type: ignore[override]
-        return self.minimum
+    def support(self) -> supports.Support:
+        return supports.AtLeast(self.minimum)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("alpha", constraints.positive),)
 
     @property
     def num_natural(self) -> int:
@@ -46,7 +54,7 @@ class Pareto(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return (1.0 / eta**2)[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return -1.0 / (chi - math.log(self.minimum))
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -61,16 +69,13 @@ class Pareto(ExponentialFamily):
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
         """``E(alpha_q / alpha_p)`` with ``E(z) = z - 1 - log z``."""
-        return _special.log_ratio_excess(eta_q[..., 0] / eta_p[..., 0])
+        return special.log_ratio_excess(eta_q[..., 0] / eta_p[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.log(x)[..., None]
 
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x >= self.minimum) & (x < jnp.inf)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return eta[..., 0] < 0
@@ -80,7 +85,7 @@ class Pareto(ExponentialFamily):
 
     def link(self, raw: Array) -> Array:
         """``eta = -positive(raw)``: the tail index is softplus(raw)."""
-        return _links.negative(raw)
+        return constraints.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (alpha,) = broadcast_to_draws(shape, -eta[..., 0])

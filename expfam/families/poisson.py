@@ -3,7 +3,7 @@
 ``q(x) = lambda^x e^(-lambda) / x!``. ``eta = log lambda``, ``T(x) = x``,
 ``log h(x) = -log x!``, ``g(eta) = e^eta``. Expectation and Fisher ``e^eta``; inverse
 ``log E[x]``. ``E[log h] = -E[log x!]`` has no closed form; see
-``_special.poisson_expected_log_factorial``.
+``special.poisson_expected_log_factorial``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,22 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaincc
 
-from expfam import _special
-from expfam._family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 
 @dataclasses.dataclass(frozen=True)
 class Poisson(ExponentialFamily):
-    support = "x in {0, 1, 2, ...}"
-    #: Integer-valued: ``cdf`` is a step function, and calibration uses the randomized PIT.
-    discrete = True
+    catalogue = (({}, ({"rate": 3.5}, {"rate": 0.01}, {"rate": 400.0})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Counts()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("rate", constraints.positive),)
 
     @property
     def num_natural(self) -> int:
@@ -43,35 +50,32 @@ class Poisson(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return jnp.exp(eta)[..., None]
 
-    def natural_from_expectation(self, chi: Array) -> Array:
+    def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
-        """``-log p(x)`` from ``_special.poisson_log_pmf`` (Loader's form: no ``x log rate`` terms)."""
-        return -_special.poisson_log_pmf(x, jnp.exp(eta[..., 0]))
+        """``-log p(x)`` from ``special.poisson_log_pmf`` (Loader's form: no ``x log rate`` terms)."""
+        return -special.poisson_log_pmf(x, jnp.exp(eta[..., 0]))
 
     def stable_entropy(self, eta: Array) -> Array:
-        """``_special.poisson_entropy``: a sum of positive terms, or its asymptotic expansion."""
-        return _special.poisson_entropy(jnp.exp(eta[..., 0]))
+        """``special.poisson_entropy``: a sum of positive terms, or its asymptotic expansion."""
+        return special.poisson_entropy(jnp.exp(eta[..., 0]))
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
         """``rate_p (e^d - 1 - d)`` with ``d = eta_q - eta_p``."""
-        return jnp.exp(eta_p[..., 0]) * _special.expm1mx(eta_q[..., 0] - eta_p[..., 0])
+        return jnp.exp(eta_p[..., 0]) * special.expm1mx(eta_q[..., 0] - eta_p[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
     def log_carrier(self, x: Array) -> Array:
-        return -_special.log_factorial_of(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)
+        return -special.log_factorial_of(x)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.isfinite(eta[..., 0])
 
     def expected_log_carrier(self, eta: Array) -> Array:
-        return -_special.poisson_expected_log_factorial(jnp.exp(eta[..., 0]))
+        return -special.poisson_expected_log_factorial(jnp.exp(eta[..., 0]))
 
     def link(self, raw: Array) -> Array:
         """The log-rate itself: eta = raw."""

@@ -14,7 +14,8 @@ import math
 
 import jax.numpy as jnp
 
-from expfam._family import Array
+from expfam._core import constraints, supports
+from expfam._core.family import Array, SourceParameter
 from expfam.families._negative_log import NegativeLogNormalizer
 
 _EULER_GAMMA = 0.5772156649015329
@@ -22,8 +23,15 @@ _EULER_GAMMA = 0.5772156649015329
 
 @dataclasses.dataclass(frozen=True)
 class Rayleigh(NegativeLogNormalizer):
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (({}, ({"scale": 1.5}, {"scale": 1e-06}, {"scale": 1000000.0})),)
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("scale", constraints.positive),)
 
     def natural_from_source(self, *, scale: Array) -> Array:
         scale = jnp.asarray(scale)
@@ -37,9 +45,6 @@ class Rayleigh(NegativeLogNormalizer):
 
     def log_carrier(self, x: Array) -> Array:
         return math.log(2.0) + jnp.log(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
 
     def expected_log_carrier(self, eta: Array) -> Array:
         return math.log(2.0) + 0.5 * (-jnp.log(-eta[..., 0]) - _EULER_GAMMA)

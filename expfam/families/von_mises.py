@@ -18,13 +18,32 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
 from expfam.families import von_mises_fisher as vmf
 
 
 @dataclasses.dataclass(frozen=True)
 class VonMises(ExponentialFamily):
-    support = "x real (an angle in radians, 2 pi-periodic)"
+    catalogue = (
+        (
+            {},
+            (
+                {"loc": 0.5, "concentration": 2.0},
+                {"loc": -3.0, "concentration": 1e-08},
+                {"loc": 1.0, "concentration": 30.0},
+                {"loc": 2.0, "concentration": 1000.0},
+            ),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Angle()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("loc", constraints.identity), SourceParameter("concentration", constraints.positive))
 
     @property
     def num_natural(self) -> int:
@@ -47,6 +66,7 @@ class VonMises(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return vmf.fisher(eta, 2)
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         return vmf.solve_natural(chi, 2)
 
@@ -68,9 +88,6 @@ class VonMises(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x)
-
-    def in_support(self, x: Array) -> Array:
-        return jnp.isfinite(x)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(jnp.isfinite(eta), axis=-1)

@@ -6,7 +6,7 @@ R^p, kappa = |eta|), ``T(x) = x``, ``h = 1``. With ``v = p/2 - 1``:
 
     g(eta) = log(2 pi^(p/2) / Gamma(p/2)) + log(Gamma(v + 1) I_v(kappa) / (kappa/2)^v),
 
-the log surface area of the sphere plus ``_bessel.log_iv_normalized`` (0 at kappa = 0, where
+the log surface area of the sphere plus ``bessel.log_iv_normalized`` (0 at kappa = 0, where
 the distribution is uniform). Expectation ``A_v(kappa) mu = R eta`` with the Bessel ratio
 ``A_v = I_{v+1} / I_v`` and ``R = A_v(kappa) / kappa`` (``1/p`` at kappa = 0). Fisher, with
 ``u = eta / kappa`` (the term vanishes at kappa = 0):
@@ -37,8 +37,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from expfam import _bessel, _solve
-from expfam._family import Array, ExponentialFamily
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
+from expfam._numerics import bessel, iterate
 
 NEWTON_STEPS = 6
 
@@ -61,7 +62,7 @@ def _unit(eta: Array, kappa: Array) -> Array:
 
 def log_normalizer(eta: Array, p: int) -> Array:
     """The plain formula for g in dimension p."""
-    return log_sphere_area(p) + _bessel.log_iv_normalized(0.5 * p - 1.0, norm(eta))
+    return log_sphere_area(p) + bessel.log_iv_normalized(0.5 * p - 1.0, norm(eta))
 
 
 def nll(eta: Array, one_minus_cosine: Array, p: int) -> Array:
@@ -71,14 +72,14 @@ def nll(eta: Array, one_minus_cosine: Array, p: int) -> Array:
     v = 0.5 * p - 1.0
     kappa = norm(eta)
     large = jnp.maximum(kappa, 1.0)
-    scaled = _bessel.log_ive(v, large) + math.lgamma(v + 1.0) - v * jnp.log(0.5 * large) + large * one_minus_cosine
-    plain = _bessel.log_iv_normalized(v, kappa) - kappa * (1.0 - one_minus_cosine)
+    scaled = bessel.log_ive(v, large) + math.lgamma(v + 1.0) - v * jnp.log(0.5 * large) + large * one_minus_cosine
+    plain = bessel.log_iv_normalized(v, kappa) - kappa * (1.0 - one_minus_cosine)
     return log_sphere_area(p) + jnp.where(kappa >= 1.0, scaled, plain)
 
 
 def entropy(eta: Array, p: int) -> Array:
     """``H = g - kappa A_v(kappa)``: ``nll`` at ``1 - mu . x = 1 - A_v`` (``one_minus_bessel_ratio``)."""
-    return nll(eta, _bessel.one_minus_bessel_ratio(0.5 * p - 1.0, norm(eta)), p)
+    return nll(eta, bessel.one_minus_bessel_ratio(0.5 * p - 1.0, norm(eta)), p)
 
 
 def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
@@ -90,9 +91,9 @@ def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
     large_p, large_q = jnp.maximum(kappa_p, 1.0), jnp.maximum(kappa_q, 1.0)
 
     def scaled(kappa: Array) -> Array:
-        return _bessel.log_ive(v, kappa) - v * jnp.log(0.5 * kappa)
+        return bessel.log_ive(v, kappa) - v * jnp.log(0.5 * kappa)
 
-    complement = _bessel.one_minus_bessel_ratio(v, large_p)
+    complement = bessel.one_minus_bessel_ratio(v, large_p)
     direction = _unit(eta_p, large_p) - _unit(eta_q, large_q)
     scaled_kl = (
         scaled(large_q)
@@ -108,7 +109,7 @@ def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
 def fisher(eta: Array, p: int) -> Array:
     """``R I + (1 - p R - A^2) u u^T``, shape (..., p, p)."""
     kappa = norm(eta)
-    r = _bessel.bessel_ratio_over_x(0.5 * p - 1.0, kappa)
+    r = bessel.bessel_ratio_over_x(0.5 * p - 1.0, kappa)
     a = kappa * r
     u = _unit(eta, kappa)
     coefficient = (1.0 - p * r - a * a)[..., None, None]
@@ -119,7 +120,7 @@ def fisher(eta: Array, p: int) -> Array:
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def expectation(eta: Array, p: int) -> Array:
     """``A_v(kappa) mu = R(kappa) eta``; derivative: the closed-form Fisher."""
-    return _bessel.bessel_ratio_over_x(0.5 * p - 1.0, norm(eta))[..., None] * eta
+    return bessel.bessel_ratio_over_x(0.5 * p - 1.0, norm(eta))[..., None] * eta
 
 
 @expectation.defjvp
@@ -134,7 +135,7 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
     kappa_0 = r * (p - r * r) / ((1.0 - r) * (1.0 + r))
 
     def newton_step(kappa: Array) -> Array:
-        ratio = _bessel.bessel_ratio_over_x(v, kappa)
+        ratio = bessel.bessel_ratio_over_x(v, kappa)
         a = kappa * ratio
         # 1 - (p - 1) R - A^2 cancels to ~(p - 1) / (2 kappa^2) for large kappa (every digit of a
         # float32 lost by kappa ~ 1e3, and Newton then walks away); there float32 takes the
@@ -146,7 +147,7 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
         # Newton can only overshoot to the left (A_v is concave); never go below half the current value.
         return jnp.maximum(kappa - (a - r) / slope, 0.5 * kappa)
 
-    return _solve.newton(newton_step, kappa_0, NEWTON_STEPS)
+    return iterate.newton(newton_step, kappa_0, NEWTON_STEPS)
 
 
 def solve_natural(chi: Array, p: int) -> Array:
@@ -228,7 +229,28 @@ def _householder_to(x: Array, mu: Array) -> Array:
 @dataclasses.dataclass(frozen=True)
 class VonMisesFisher(ExponentialFamily):
     dim: int
-    support = "unit vectors in R^dim (norm 1 within sqrt(eps))"
+    catalogue = (
+        (
+            {"dim": 3},
+            (
+                {"mean_direction": [0.6, 0.0, 0.8], "concentration": 2.0},
+                {"mean_direction": [0.0, 1.0, 0.0], "concentration": 1e-08},
+                {"mean_direction": [0.0, -0.6, 0.8], "concentration": 1000.0},
+                {"mean_direction": [0.48, -0.6, 0.64], "concentration": 50.0},
+            ),
+        ),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.UnitSphere(self.dim)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (
+            SourceParameter("mean_direction", constraints.unit_vector, self.dim),
+            SourceParameter("concentration", constraints.positive),
+        )
 
     def __post_init__(self) -> None:
         if self.dim < 2:
@@ -237,15 +259,6 @@ class VonMisesFisher(ExponentialFamily):
     @property
     def num_natural(self) -> int:
         return self.dim
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.dim,)
-
-    @property
-    def support_point(self) -> float:  # type: ignore[override]
-        """Every coordinate 1 / sqrt(dim): a unit vector."""
-        return 1.0 / math.sqrt(self.dim)
 
     def natural_from_source(self, *, mean_direction: Array, concentration: Array) -> Array:
         return jnp.asarray(concentration)[..., None] * jnp.asarray(mean_direction)
@@ -264,6 +277,7 @@ class VonMisesFisher(ExponentialFamily):
     def fisher(self, eta: Array) -> Array:
         return fisher(eta, self.dim)
 
+    @iterative
     def solve_natural(self, chi: Array) -> Array:
         return solve_natural(chi, self.dim)
 
@@ -285,10 +299,6 @@ class VonMisesFisher(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x[..., 0])
-
-    def in_support(self, x: Array) -> Array:
-        tolerance = math.sqrt(jnp.finfo(x.dtype).eps)
-        return jnp.abs(norm(x) - 1.0) <= tolerance
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.all(jnp.isfinite(eta), axis=-1)

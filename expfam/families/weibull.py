@@ -15,7 +15,8 @@ import math
 
 import jax.numpy as jnp
 
-from expfam._family import Array
+from expfam._core import constraints, supports
+from expfam._core.family import Array, SourceParameter
 from expfam.families._negative_log import NegativeLogNormalizer
 
 _EULER_GAMMA = 0.5772156649015329
@@ -24,8 +25,18 @@ _EULER_GAMMA = 0.5772156649015329
 @dataclasses.dataclass(frozen=True)
 class Weibull(NegativeLogNormalizer):
     shape: float
-    support = "x > 0"
-    support_point = 1.0
+    catalogue = (
+        ({"shape": 2.5}, ({"scale": 1.5}, {"scale": 0.01}, {"scale": 100.0})),
+        ({"shape": 0.5}, ({"scale": 3.0},)),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.Positive()
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("scale", constraints.positive),)
 
     def __post_init__(self) -> None:
         if not self.shape > 0:
@@ -42,9 +53,6 @@ class Weibull(NegativeLogNormalizer):
 
     def log_carrier(self, x: Array) -> Array:
         return math.log(self.shape) + (self.shape - 1.0) * jnp.log(x)
-
-    def in_support(self, x: Array) -> Array:
-        return (x > 0) & (x < jnp.inf)
 
     def expected_log_carrier(self, eta: Array) -> Array:
         mean_log = -(jnp.log(-eta[..., 0]) + _EULER_GAMMA) / self.shape

@@ -5,7 +5,7 @@ unknown, ``df = n`` known (a static field). This is the common exponential famil
 known, ``log |X|`` is part of the carrier. (An unknown n would add ``log |X|`` as a statistic
 and ``log Gamma_d(n/2)`` to g; it is not what this family does.)
 
-Natural parameter ``H = -V^{-1} / 2`` packed (``expfam._packing``: dot products of packed
+Natural parameter ``H = -V^{-1} / 2`` packed (``expfam._numerics.packing``: dot products of packed
 vectors are trace inner products), ``T(X) = pack(X)``, so ``eta . T = -tr(V^{-1} X) / 2``.
 With ``P = -2 H = V^{-1} = L L^T``:
 
@@ -19,7 +19,7 @@ Expected log carrier from ``E[log |X|] = psi_d(n/2) + d log 2 + log |V|``.
 Support: symmetric positive-definite matrices (Cholesky succeeds; symmetric to within
 ``sqrt(eps)`` of the largest entry). Only the upper triangle enters T and log h.
 Link: as the multivariate normal's precision, ``H = -E^{1/2} C E^{1/2}`` with softplus scales E
-and a correlation matrix C of eigenvalues >= 1e-3 (``_links.positive_definite_from_raw``): valid in
+and a correlation matrix C of eigenvalues >= 1e-3 (``constraints.positive_definite_from_raw``): valid in
 floating point for every finite raw vector. Sampling: Bartlett's decomposition.
 """
 
@@ -32,15 +32,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam import _linalg, _links, _packing, _special
-from expfam._family import Array, ExponentialFamily, _per_row
+from expfam._core import constraints, supports
+from expfam._core.family import Array, ExponentialFamily, SourceParameter, per_row
+from expfam._numerics import linalg, packing, special
 
 
 @dataclasses.dataclass(frozen=True)
 class Wishart(ExponentialFamily):
     dim: int
     df: float
-    support = "symmetric positive-definite dim x dim matrices"
+    catalogue = (
+        (
+            {"dim": 3, "df": 5.0},
+            (
+                {"scale": [[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]]},
+                {"scale": [[100.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.1]]},
+            ),
+        ),
+        ({"dim": 3, "df": 20.0}, ({"scale": [[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 1.0]]},)),
+    )
+
+    @property
+    def support(self) -> supports.Support:
+        return supports.PositiveDefinite(self.dim)
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        return (SourceParameter("scale", constraints.positive_definite_from_raw, packing.packed_size(self.dim)),)
 
     def __post_init__(self) -> None:
         if self.dim < 1 or not self.df > self.dim - 1:
@@ -48,85 +66,70 @@ class Wishart(ExponentialFamily):
 
     @property
     def num_natural(self) -> int:
-        return _packing.packed_size(self.dim)
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return (self.dim, self.dim)
-
-    @property
-    def support_point(self) -> np.ndarray:  # type: ignore[override]
-        """The identity matrix."""
-        return np.eye(self.dim)
+        return packing.packed_size(self.dim)
 
     def _scale(self, eta: Array) -> Array:
-        return _linalg.inverse_from_cholesky(_linalg.cholesky(-2.0 * _packing.unpack(eta)))
+        return linalg.inverse_from_cholesky(linalg.cholesky(-2.0 * packing.unpack(eta)))
 
     def _log_normalizer_constant(self, dtype: jnp.dtype) -> Array:
         """``n d / 2 log 2 + log Gamma_d(n / 2)``."""
         half_df = jnp.asarray(0.5 * self.df, dtype)
-        return 0.5 * self.df * self.dim * math.log(2.0) + _special.multivariate_lgamma(half_df, self.dim)
+        return 0.5 * self.df * self.dim * math.log(2.0) + special.multivariate_lgamma(half_df, self.dim)
 
     def natural_from_source(self, *, scale: Array) -> Array:
-        inverse = _linalg.inverse_from_cholesky(_linalg.cholesky(jnp.asarray(scale)))
-        return _packing.pack(-0.5 * inverse)
+        inverse = linalg.inverse_from_cholesky(linalg.cholesky(jnp.asarray(scale)))
+        return packing.pack(-0.5 * inverse)
 
     def source_from_natural(self, eta: Array) -> dict[str, Array]:
         return {"scale": self._scale(eta)}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
-        lower = _linalg.cholesky(-2.0 * _packing.unpack(eta))
-        return -0.5 * self.df * _linalg.log_det_from_cholesky(lower)
+        lower = linalg.cholesky(-2.0 * packing.unpack(eta))
+        return -0.5 * self.df * linalg.log_det_from_cholesky(lower)
 
     def expectation(self, eta: Array) -> Array:
-        return _packing.pack(self.df * self._scale(eta))
+        return packing.pack(self.df * self._scale(eta))
 
     def fisher(self, eta: Array) -> Array:
-        return _per_row(self._fisher_row, eta)
+        return per_row(self._fisher_row, eta)
 
     def _fisher_row(self, eta: Array) -> Array:
         v = self._scale(eta)
-        rows, cols, weights = _packing.packed_indices(self.dim)
+        rows, cols, weights = packing.packed_indices(self.dim)
         i, j, k, l = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
         w = jnp.asarray(weights, eta.dtype)
         return self.df * (v[..., i, k] * v[..., j, l] + v[..., i, l] * v[..., j, k]) * (w[:, None] * w[None, :])
 
-    def natural_from_expectation(self, chi: Array) -> Array:
-        return self.natural_from_source(scale=_packing.unpack(chi) / self.df)
+    def solve_natural(self, chi: Array) -> Array:
+        return self.natural_from_source(scale=packing.unpack(chi) / self.df)
 
     def sufficient_statistics(self, x: Array) -> Array:
-        return _packing.pack(x)
+        return packing.pack(x)
 
     def log_carrier(self, x: Array) -> Array:
-        log_det = _linalg.log_det_from_cholesky(_linalg.cholesky(_symmetric_from_upper(x)))
+        log_det = linalg.log_det_from_cholesky(linalg.cholesky(_symmetric_from_upper(x)))
         return 0.5 * (self.df - self.dim - 1.0) * log_det - self._log_normalizer_constant(x.dtype)
 
-    def in_support(self, x: Array) -> Array:
-        tolerance = math.sqrt(jnp.finfo(x.dtype).eps)
-        largest = jnp.max(jnp.abs(x), axis=(-2, -1))
-        symmetric = jnp.max(jnp.abs(x - jnp.swapaxes(x, -1, -2)), axis=(-2, -1)) <= tolerance * largest
-        return symmetric & _linalg.is_positive_definite(_symmetric_from_upper(x))
-
     def is_natural_valid(self, eta: Array) -> Array:
-        return _linalg.is_positive_definite(-2.0 * _packing.unpack(eta))
+        return linalg.is_positive_definite(-2.0 * packing.unpack(eta))
 
     def expected_log_carrier(self, eta: Array) -> Array:
-        log_det_scale = -_linalg.log_det_from_cholesky(_linalg.cholesky(-2.0 * _packing.unpack(eta)))
+        log_det_scale = -linalg.log_det_from_cholesky(linalg.cholesky(-2.0 * packing.unpack(eta)))
         half_df = jnp.asarray(0.5 * self.df, eta.dtype)
-        mean_log_det = _special.multivariate_digamma(half_df, self.dim) + self.dim * math.log(2.0) + log_det_scale
+        mean_log_det = special.multivariate_digamma(half_df, self.dim) + self.dim * math.log(2.0) + log_det_scale
         return 0.5 * (self.df - self.dim - 1.0) * mean_log_det - self._log_normalizer_constant(eta.dtype)
 
     def link(self, raw: Array) -> Array:
         """``pack(-E^{1/2} C E^{1/2})``: ``-H``'s diagonal ``e_i = softplus(raw_i) + tiny / eps`` and a
         correlation matrix C with eigenvalues >= 1e-3 from the remaining outputs
-        (``_links.positive_definite_from_raw``): any finite raw vector is valid."""
-        return _packing.pack(-_links.positive_definite_from_raw(raw))
+        (``constraints.positive_definite_from_raw``): any finite raw vector is valid."""
+        return packing.pack(-constraints.positive_definite_from_raw(raw))
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Bartlett: ``X = C A A^T C^T`` with ``V = C C^T``, A lower triangular,
         ``A_ii^2 ~ chi^2(n - i + 1)`` (i = 1..d) and standard normal entries below the diagonal."""
         d = self.dim
-        scale_lower = _linalg.cholesky(self._scale(eta))
+        scale_lower = linalg.cholesky(self._scale(eta))
         full = shape + eta.shape[:-1]
         key_chi, key_normal = jax.random.split(key)
         half_dof = jnp.asarray(0.5 * (self.df - np.arange(d)), eta.dtype)

@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 import jax.numpy as jnp
 from jax.scipy.special import gammaln, multigammaln
 
-from expfam._conjugate import ConjugatePrior
-from expfam._family import Array, ExponentialFamily, as_float
-from expfam.families import Normal
+from expfam._bayes.conjugate import ConjugatePrior
+from expfam._core.family import Array, ExponentialFamily, as_float
+from expfam.families.normal import Normal
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from expfam._family import ExponentialFamily
+from expfam._core.family import ExponentialFamily
 
 Array = jax.Array
 
@@ -44,12 +44,12 @@ def pit(family: ExponentialFamily, eta: Array, y: Array, key: Array) -> Array | 
     return lower + jax.random.uniform(key, upper.shape, upper.dtype) * (upper - lower)
 
 
-def coverage(pit_values: Array, level: float) -> Array:
+def interval_coverage(pit_values: Array, level: float) -> Array:
     """Fraction of observations inside the central interval of probability ``level``."""
     return jnp.mean(jnp.abs(pit_values - 0.5) <= level / 2)
 
 
-def histogram(pit_values: Array, bins: int = 10) -> Array:
+def pit_histogram(pit_values: Array, bins: int = 10) -> Array:
     """Fraction of PIT values in each of ``bins`` equal bins of [0, 1] (all ``1 / bins`` if calibrated)."""
     counts, _ = jnp.histogram(pit_values, bins=bins, range=(0.0, 1.0))
     return counts / pit_values.size

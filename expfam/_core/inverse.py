@@ -10,19 +10,24 @@ The iterations are never unrolled by autodiff.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
 
-if TYPE_CHECKING:
-    from expfam._family import ExponentialFamily
-
 Array = jax.Array
 
 
+class Invertible(Protocol):
+    """What the inverse map needs of a family: its Newton solver and its Fisher information."""
+
+    def solve_natural(self, chi: Array) -> Array: ...
+
+    def fisher(self, eta: Array) -> Array: ...
+
+
 @functools.partial(jax.jit, static_argnums=0)
-def invert_expectation(family: ExponentialFamily, chi: Array) -> Array:
+def invert_expectation(family: Invertible, chi: Array) -> Array:
     """eta with ``family.expectation(eta) == chi``, from ``family.solve_natural``.
 
     Compiled once per family, shape and dtype, so that eager calls do not trace the solver's
@@ -32,20 +37,13 @@ def invert_expectation(family: ExponentialFamily, chi: Array) -> Array:
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
-def _invert(family: ExponentialFamily, chi: Array) -> Array:
+def _invert(family: Invertible, chi: Array) -> Array:
     return family.solve_natural(chi)
 
 
 @_invert.defjvp
-def _invert_expectation_jvp(
-    family: ExponentialFamily, primals: tuple[Array], tangents: tuple[Array]
-) -> tuple[Array, Array]:
+def _invert_expectation_jvp(family: Invertible, primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
     (chi,), (chi_dot,) = primals, tangents
     eta = _invert(family, chi)
     eta_dot = jnp.linalg.solve(family.fisher(eta), chi_dot[..., None])[..., 0]
     return eta, eta_dot
-
-
-def newton(step: Any, x0: Array, num_steps: int) -> Array:
-    """Run ``x <- step(x)`` a fixed number of times inside a ``fori_loop``."""
-    return jax.lax.fori_loop(0, num_steps, lambda _, x: step(x), x0)

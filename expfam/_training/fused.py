@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam._family import as_float
+from expfam._core.family import as_float
 
 Array = jax.Array
 #: Static options of the fused kernel: (number of chunks, label smoothing, z-loss coefficient).

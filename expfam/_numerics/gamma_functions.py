@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import polygamma
 
-from expfam import _gamma_coefficients as coefficients
+from expfam._numerics import gamma_coefficients as coefficients
 
 Array = jax.Array
 

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betaln, gammaln
 
-from expfam._family import Array, as_float
+from expfam._core.family import Array, as_float
 
 #: Below this ``a + b`` the difference of lgammas loses under 1e-14 relative; above it ``betaln``
 #: (whose float64 result is only good to about 1e-7 for small arguments) avoids the cancellation.

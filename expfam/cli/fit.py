@@ -9,7 +9,7 @@ training targets), and the calibration of the predictive distributions on the va
 set: the PIT histogram and the coverage of the central 50% and 90% intervals.
 
 With no ``--data`` it fits a Gamma to ``claim_amount`` in the shipped ``claims.csv``
-(see ``expfam/data/make_default_data.py``).
+(see ``expfam/cli/data/make_default_data.py``).
 """
 
 from __future__ import annotations
@@ -26,12 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam import _calibration, _solve
-from expfam._catalogue import CATALOGUE, family_names
-from expfam._cross_entropy import cross_entropy, fit
-from expfam._family import ExponentialFamily
-from expfam._loss import Target, loss
-from expfam._mlp import Params, apply_mlp, init_mlp, train
+import expfam
+from expfam.cli.mlp import Params, apply_mlp, init_mlp, train
 
 DEFAULT_DATA = "claims.csv"
 DEFAULT_TARGET = "claim_amount"
@@ -49,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target", help=f"target column(s), comma-separated (default with the shipped data: {DEFAULT_TARGET})"
     )
     parser.add_argument("--features", help="feature columns, comma-separated (default: every other column)")
-    parser.add_argument("--family", choices=family_names(), help=f"target distribution (default: {DEFAULT_FAMILY})")
+    parser.add_argument(
+        "--family",
+        choices=[cls.__name__ for cls in expfam.family_classes()],
+        help=f"target distribution (default: {DEFAULT_FAMILY})",
+    )
     parser.add_argument(
         "--family-arg", action="append", default=[], metavar="NAME=VALUE", help="family setting, e.g. minimum=1"
     )
@@ -77,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
 def read_table(path: Path | None) -> tuple[str, list[str], list[list[str]]]:
     """The CSV's name, header and rows (the shipped dataset if path is None)."""
     if path is None:
-        text = resources.files("expfam").joinpath("data", DEFAULT_DATA).read_text()
+        text = resources.files("expfam.cli").joinpath("data", DEFAULT_DATA).read_text()
         name = f"shipped {DEFAULT_DATA}"
     else:
         try:
@@ -114,9 +114,9 @@ def columns(name: str, header: list[str], rows: list[list[str]], wanted: list[st
     return values
 
 
-def make_family(name: str, settings: list[str]) -> ExponentialFamily:
+def make_family(name: str, settings: list[str]) -> expfam.ExponentialFamily:
     """The catalogue family class ``name``, configured by ``NAME=VALUE`` settings."""
-    cls = {type(entry.family).__name__: type(entry.family) for entry in CATALOGUE}[name]
+    cls = {cls.__name__: cls for cls in expfam.family_classes()}[name]
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for setting in settings:
@@ -133,7 +133,7 @@ def make_family(name: str, settings: list[str]) -> ExponentialFamily:
     return cls(**kwargs)
 
 
-def targets(family: ExponentialFamily, values: np.ndarray, name: str) -> jax.Array:
+def targets(family: expfam.ExponentialFamily, values: np.ndarray, name: str) -> jax.Array:
     """Targets as the family takes them: scalars, event vectors, or integer class labels."""
     if family.event_shape == ():
         if values.shape[1] != 1:
@@ -145,12 +145,13 @@ def targets(family: ExponentialFamily, values: np.ndarray, name: str) -> jax.Arr
         y = jnp.asarray(values[:, 0], jnp.int32)
     else:
         y = jnp.asarray(values.reshape((-1,) + family.event_shape), jnp.float32)
-    outside = np.flatnonzero(~np.asarray(family.in_support(y)))
+    outside = np.flatnonzero(~np.asarray(family.support.contains(y)))
     if outside.size:
         shown = ", ".join(f"line {i + 2} ({values[i, 0]:g})" for i in outside[:10])
         more = f" and {outside.size - 10} more" if outside.size > 10 else ""
         raise InputError(
-            f"{name}: {outside.size} targets outside the support of {family.name} ({family.support}): {shown}{more}"
+            f"{name}: {outside.size} targets outside the support of {family.name} "
+            f"({family.support.description}): {shown}{more}"
         )
     return y
 
@@ -174,7 +175,7 @@ class Progress:
         sys.stderr.flush()
 
 
-def constant_head(family: ExponentialFamily, target: Target, steps: int = 100) -> jax.Array:
+def constant_head(family: expfam.ExponentialFamily, target: expfam.Target, steps: int = 100) -> jax.Array:
     """Raw outputs b whose canonical link is the maximum-likelihood fit, by Gauss-Newton steps.
 
     The mean cross-entropy of a constant model is, up to a constant, ``g(link(b)) - chi . link(b)``
@@ -204,7 +205,9 @@ def constant_head(family: ExponentialFamily, target: Target, steps: int = 100) -
         candidates = jnp.concatenate([b[None, :] - fractions[:, None] * delta[None, :], b[None, :]])
         return candidates[jnp.argmin(jax.vmap(objective)(candidates))]
 
-    return jax.jit(lambda b: _solve.newton(step, b, steps))(jnp.zeros(family.num_natural, chi.dtype))
+    return jax.jit(lambda b: jax.lax.fori_loop(0, steps, lambda _, v: step(v), b))(
+        jnp.zeros(family.num_natural, chi.dtype)
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -235,14 +238,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mean, std = x[tr].mean(axis=0), x[tr].std(axis=0)
     std = np.where(std > 0, std, 1.0)
     x_std = jnp.asarray((x - mean) / std, jnp.float32)
-    train_target, val_target = Target.from_samples(family, y[tr]), Target.from_samples(family, y[val])
-    per_example = loss(family)
+    train_target, val_target = expfam.Target.from_samples(family, y[tr]), expfam.Target.from_samples(family, y[val])
+    per_example = expfam.loss(family)
     keys = jax.random.split(jax.random.key(args.seed), 3)
 
     params: Params = init_mlp(args.seed, [x.shape[1], *hidden, family.num_natural])
-    start, baseline_eta = constant_head(family, train_target), fit(family, y[tr])
+    start, baseline_eta = constant_head(family, train_target), expfam.fit(family, y[tr])
     start_nll, fit_nll = (
-        float(jnp.mean(cross_entropy(family, e, *train_target))) for e in (family.link(start), baseline_eta)
+        float(jnp.mean(expfam.cross_entropy(family, e, train_target))) for e in (family.link(start), baseline_eta)
     )
     if not start_nll <= fit_nll + 1e-3 * (1 + abs(fit_nll)):
         print(
@@ -259,7 +262,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         history.append((train_nll, float(val_nll(p))))
         progress.update(epoch + 1, *history[-1])
 
-    def mean_loss(p: Params, batch: tuple[jax.Array, Target]) -> jax.Array:
+    def mean_loss(p: Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
         return jnp.mean(per_example(apply_mlp(p, batch[0]), batch[1]))
 
     print(f"expfam fit: {family.name} for {', '.join(target_names)} on {', '.join(feature_names)} ({name})")
@@ -276,7 +279,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     eta_val = family.link(apply_mlp(params, x_std[val]))
     model = per_example(apply_mlp(params, x_std[val]), val_target)
-    baseline = cross_entropy(family, baseline_eta, *val_target)
+    baseline = expfam.cross_entropy(family, baseline_eta, val_target)
     report = summarize(family, eta_val, y[val], model, baseline, keys[2])
     report["history"] = np.asarray(history)
     save(args.out, params, report, family, feature_names, target_names, mean, std)
@@ -285,7 +288,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 # -- output ----------------------------------------------------------------------------------
 def summarize(
-    family: ExponentialFamily, eta: jax.Array, y: jax.Array, model: jax.Array, baseline: jax.Array, key: jax.Array
+    family: expfam.ExponentialFamily,
+    eta: jax.Array,
+    y: jax.Array,
+    model: jax.Array,
+    baseline: jax.Array,
+    key: jax.Array,
 ) -> dict[str, Any]:
     """Print the validation NLL against the baseline and the calibration; return the numbers."""
     difference = np.asarray(baseline - model, np.float64)
@@ -298,17 +306,17 @@ def summarize(
         f"validation NLL per row: model {report['val_nll']:.4f}, unconditional MLE {report['baseline_nll']:.4f}", end=""
     )
     print(f" (improvement {np.mean(difference):.4f} +- {report['improvement_se']:.4f})")
-    u = _calibration.pit(family, eta, y, key) if family.event_shape == () else None
+    u = expfam.pit(family, eta, y, key) if family.event_shape == () else None
     if u is None:
         print(f"calibration: {family.name} has no CDF; PIT histogram and interval coverage skipped")
         return report
     randomized = " (randomized PIT: discrete family)" if getattr(family, "discrete", False) else ""
-    report["pit_histogram"] = np.asarray(_calibration.histogram(u))
+    report["pit_histogram"] = np.asarray(expfam.pit_histogram(u))
     print(f"calibration on the validation set{randomized}; PIT histogram, 10% per bin if calibrated:")
     for i, fraction in enumerate(report["pit_histogram"]):
         print(f"  {i / 10:.1f}-{(i + 1) / 10:.1f} {'#' * round(200 * fraction):<40} {fraction:6.1%}")
     for level in LEVELS:
-        report[f"coverage_{round(100 * level)}"] = float(_calibration.coverage(u, level))
+        report[f"coverage_{round(100 * level)}"] = float(expfam.interval_coverage(u, level))
     coverage = ", ".join(f"{level:.0%} interval {report[f'coverage_{round(100 * level)}']:.1%}" for level in LEVELS)
     print(f"coverage of central intervals: {coverage}")
     return report
@@ -318,7 +326,7 @@ def save(
     out: Path,
     params: Params,
     report: dict[str, Any],
-    family: ExponentialFamily,
+    family: expfam.ExponentialFamily,
     features: list[str],
     target: list[str],
     mean: np.ndarray,

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily
-from expfam._geometry import inverse_fisher_vector_product
+from expfam._core.family import Array, ExponentialFamily
+from expfam._geometry.fisher import inverse_fisher_vector_product
 
 if TYPE_CHECKING:
     import optax

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 
-from expfam._family import Array, ExponentialFamily
-from expfam._geometry import jvp_expectation
+from expfam._core.family import Array, ExponentialFamily
+from expfam._geometry.fisher import jvp_expectation
 
 if TYPE_CHECKING:
     import optax

@@ -28,9 +28,13 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
-from expfam._compound import lbeta
-from expfam._family import Array, ExponentialFamily, as_float
-from expfam.families import Bernoulli, Categorical, Exponential, NormalKnownVariance, Poisson
+from expfam._bayes.compound import lbeta
+from expfam._core.family import Array, ExponentialFamily, as_float
+from expfam.families.bernoulli import Bernoulli
+from expfam.families.categorical import Categorical
+from expfam.families.exponential import Exponential
+from expfam.families.normal import NormalKnownVariance
+from expfam.families.poisson import Poisson
 
 
 class ConjugatePrior:
@@ -62,7 +66,7 @@ class ConjugatePrior:
     # -- generic -------------------------------------------------------------------------
     def statistics(self, x: Any) -> tuple[Array, Array]:
         """``(U(x), log h(x))`` with ``U(x) = (T(x), 1, ..., 1)``; log h is -inf outside the support."""
-        chi, log_h = self.likelihood.target(x)
+        chi, log_h = self.likelihood.target(x)[:2]
         ones = jnp.ones(chi.shape[:-1] + (self.num_counts,), chi.dtype)
         return jnp.concatenate([chi, ones], axis=-1), log_h
 

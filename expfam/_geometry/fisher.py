@@ -30,20 +30,9 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 
-from expfam._family import Array, ExponentialFamily, as_float
+from expfam._core.family import Array, ExponentialFamily
 
 Coordinates = Literal["natural", "expectation"]
-
-
-def _check_vector(family: ExponentialFamily, v: Any, what: str) -> Array:
-    v = as_float(v)
-    if v.ndim == 0 or v.shape[-1] != family.num_natural:
-        raise ValueError(f"{family.name}: {what} must have shape (..., {family.num_natural}), got shape {v.shape}")
-    return v
-
-
-def _check_expectation(family: ExponentialFamily, chi: Any) -> Array:
-    return _check_vector(family, chi, "expectation parameters")
 
 
 def fisher_vector_product(family: ExponentialFamily, eta: Any, v: Any) -> Array:
@@ -58,7 +47,7 @@ def fisher_vector_product(family: ExponentialFamily, eta: Any, v: Any) -> Array:
         ``F(eta) v``, shape (..., M).
     """
     eta = family.check_natural(eta)
-    v = _check_vector(family, v, "tangent vectors")
+    v = family.check_vector(v, "tangent vectors")
     return jvp_expectation(family, *_broadcast(eta, v))
 
 
@@ -72,8 +61,8 @@ def expectation_fisher_vector_product(family: ExponentialFamily, chi: Any, v: An
 
     It is the JVP of ``family.natural_from_expectation`` (the gradient of the dual potential).
     """
-    chi = _check_expectation(family, chi)
-    v = _check_vector(family, v, "tangent vectors")
+    chi = family.check_expectation(chi)
+    v = family.check_vector(v, "tangent vectors")
     chi, v = _broadcast(chi, v)
     return jax.jvp(family.natural_from_expectation, (chi,), (v,))[1]
 
@@ -123,7 +112,7 @@ def dual_potential(family: ExponentialFamily, chi: Any) -> Array:
     Returns:
         ``g*(chi)``, shape (...).
     """
-    return _dual_potential(family, _check_expectation(family, chi))
+    return _dual_potential(family, family.check_expectation(chi))
 
 
 def bregman_divergence(family: ExponentialFamily, a: Any, b: Any, coordinates: Coordinates = "natural") -> Array:
@@ -148,7 +137,7 @@ def bregman_divergence(family: ExponentialFamily, a: Any, b: Any, coordinates: C
         a, b = _broadcast(family.check_natural(a), family.check_natural(b))
         potential, gradient = family.log_normalizer, family.expectation
     elif coordinates == "expectation":
-        a, b = _broadcast(_check_expectation(family, a), _check_expectation(family, b))
+        a, b = _broadcast(family.check_expectation(a), family.check_expectation(b))
         potential, gradient = functools.partial(dual_potential, family), family.natural_from_expectation
     else:
         raise ValueError(f"coordinates must be 'natural' or 'expectation', got {coordinates!r}")

@@ -16,8 +16,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from expfam import _solve
-from expfam._gamma_functions import HALF_LOG_TWO_PI, digamma, horner, lgamma, stirling_correction, trigamma
+from expfam._numerics import iterate
+from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI, digamma, horner, lgamma, stirling_correction, trigamma
 
 __all__ = [
     "HALF_LOG_TWO_PI",
@@ -304,7 +304,7 @@ def _inverse_digamma(y: Array) -> Array:
     def step(x: Array) -> Array:
         return jnp.maximum(x - (digamma(x) - y) / trigamma(x), 0.5 * x)
 
-    return _solve.newton(step, approximate_inverse_digamma(y), _INVERSE_DIGAMMA_STEPS)
+    return iterate.newton(step, approximate_inverse_digamma(y), _INVERSE_DIGAMMA_STEPS)
 
 
 @_inverse_digamma.defjvp

@@ -1,0 +1,368 @@
+"""The exponential-family base class and its contract.
+
+A family is ``q(x | eta) = h(x) exp(eta . T(x) - g(eta))``. A family file writes the math and
+nothing else.
+
+Required of every family:
+
+* ``num_natural`` (M) and ``support`` (a ``supports.Support``: membership, a safe point,
+  discrete or not, event shape, description);
+* ``source_parameters``: its usual parameters in head order, each with the constraint a network
+  head applies to reach it (``SourceParameter``), and ``natural_from_source(**source)`` /
+  ``source_from_natural(eta)``;
+* ``log_normalizer_formula(eta)`` (the plain formula for g), ``expectation(eta)`` (g') and
+  ``fisher(eta)`` (g''), in closed form;
+* ``sufficient_statistics(x)`` (T), ``log_carrier(x)`` (log h) and ``expected_log_carrier(eta)``;
+* ``is_natural_valid(eta)`` (a mask usable in jit), ``link(raw)`` (the canonical head) and
+  ``sample(key, eta, shape)``;
+* ONE inverse hook, ``solve_natural(chi)``: a closed form, or fixed Newton steps marked with
+  ``@iterative`` (then differentiated implicitly, never by unrolling the steps).
+
+Optional, each an ordinary override of a base method whose default raises ``NotImplementedError``
+(``family.provides(name)`` tells whether a family overrides it; that is the one way "not provided"
+is signalled):
+
+* the value protocol: ``stable_nll``, ``stable_entropy``, ``stable_kl`` give cancellation-free
+  VALUES of those quantities; the engine takes them on every route, while the derivatives stay the
+  generic exact ones;
+* ``cdf(eta, x)`` for univariate families.
+
+Speed paths override the template method ``cross_entropy_of(eta, target)`` and are then
+responsible for value and derivative; the test battery checks them like everything else.
+
+Everything else is derived here. ``log_normalizer`` wraps the formula in a custom JVP whose
+tangent is ``expectation(eta) . d_eta``, so every loss built on it differentiates exactly;
+``autodiff_expectation`` and ``autodiff_fisher`` (autodiff of the formula) stay as references.
+
+Families are frozen dataclasses holding only static configuration, validated at construction.
+Each is a pytree without leaves, so it passes through ``jit`` and ``vmap`` as an ordinary
+argument, and is registered by class in ``registry`` when its module is imported; its
+``catalogue`` rows (configuration, example source parameters) feed verify, the tests and the
+benchmarks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from expfam._core import inverse, registry
+from expfam._core.supports import Support
+from expfam._core.target import Target
+
+Array = jax.Array
+
+
+def as_float(x: Any) -> Array:
+    """Convert to a floating array: half precision and integers are promoted.
+
+    bf16 and f16 are computed in float32; integers and Python numbers take JAX's default
+    float (float32, or float64 under ``jax_enable_x64``). Complex input is an error.
+    """
+    x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"expected real numbers, got an array of dtype {x.dtype}")
+    if x.dtype in (jnp.bfloat16, jnp.float16):
+        return x.astype(jnp.float32)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return x.astype(jnp.result_type(float))
+    return x
+
+
+def is_concrete(x: Any) -> bool:
+    """Whether x holds values (outside jit), so that eager checks can look at them."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+class SourceParameter(NamedTuple):
+    """One usual parameter of a family, in the order a network head produces them.
+
+    ``constraint`` maps unconstrained outputs onto the parameter's domain (``constraints``);
+    ``width=None``: one output, passed as ``raw[..., i]``; an int: the next ``width`` outputs.
+    """
+
+    name: str
+    constraint: Callable[[Array], Array]
+    width: int | None = None
+
+
+#: A catalogue row: configuration keywords of the family, then example points in its source
+#: parameters (typical and extreme) that verify, the tests and the benchmarks run on.
+CatalogueRow = tuple[dict[str, Any], tuple[dict[str, Any], ...]]
+
+
+def iterative(solve: Callable[[Any, Array], Array]) -> Callable[[Any, Array], Array]:
+    """Mark a ``solve_natural`` as iterative: its result is differentiated implicitly."""
+    solve.iterative = True  # type: ignore[attr-defined]
+    return solve
+
+
+class ExponentialFamily:
+    """Base of every family; the module docstring is the contract a subclass follows."""
+
+    catalogue: ClassVar[tuple[CatalogueRow, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_static(cls)
+        registry.register(cls)
+
+    # -- required ------------------------------------------------------------------------
+    @property
+    def num_natural(self) -> int:
+        """M, the length of the natural-parameter vector."""
+        raise NotImplementedError
+
+    @property
+    def support(self) -> Support:
+        raise NotImplementedError
+
+    @property
+    def source_parameters(self) -> tuple[SourceParameter, ...]:
+        raise NotImplementedError
+
+    #: ``natural_from_source(*, <source parameters>) -> eta``; the keywords are the names in
+    #: ``source_parameters``, as ``source_from_natural`` returns them.
+    natural_from_source: Callable[..., Array]
+
+    def source_from_natural(self, eta: Array) -> dict[str, Array]:
+        raise NotImplementedError
+
+    def log_normalizer_formula(self, eta: Array) -> Array:
+        """The plain formula for g(eta), differentiated by ordinary autodiff."""
+        raise NotImplementedError
+
+    def expectation(self, eta: Array) -> Array:
+        """Expectation parameters g'(eta) = E[T(x)], in closed form."""
+        raise NotImplementedError
+
+    def fisher(self, eta: Array) -> Array:
+        """Fisher information g''(eta) = Cov[T(x)], shape (..., M, M), in closed form."""
+        raise NotImplementedError
+
+    def sufficient_statistics(self, x: Array) -> Array:
+        raise NotImplementedError
+
+    def log_carrier(self, x: Array) -> Array:
+        raise NotImplementedError
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        """E_q[log h(x)] under q = q(. | eta)."""
+        raise NotImplementedError
+
+    def is_natural_valid(self, eta: Array) -> Array:
+        """Boolean mask over the batch: is eta inside the natural domain? Usable in jit."""
+        raise NotImplementedError
+
+    def link(self, raw: Array) -> Array:
+        """Map unconstrained network outputs in R^M to valid natural parameters."""
+        raise NotImplementedError
+
+    def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
+        """Draw samples of shape ``shape + batch_shape + event_shape``."""
+        raise NotImplementedError
+
+    def solve_natural(self, chi: Array) -> Array:
+        """The inverse of ``expectation``: a closed form, or Newton steps marked ``@iterative``."""
+        raise NotImplementedError
+
+    # -- optional ------------------------------------------------------------------------
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """Value protocol: ``-log q(x | eta)`` for x inside the support (one broadcast batch)."""
+        raise NotImplementedError
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """Value protocol: the entropy of ``q(. | eta)``."""
+        raise NotImplementedError
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """Value protocol: ``KL(q(. | eta_p) || q(. | eta_q))`` (one broadcast batch)."""
+        raise NotImplementedError
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x)`` for a univariate family."""
+        raise NotImplementedError
+
+    def provides(self, name: str) -> bool:
+        """Whether this family overrides the optional method ``name`` of the base class."""
+        return getattr(type(self), name) is not getattr(ExponentialFamily, name)
+
+    # -- template ------------------------------------------------------------------------
+    def cross_entropy_of(self, eta: Array, target: Target) -> Array:
+        """``H(p, q_eta) = -chi . eta + g(eta) - elc`` for checked eta and target of one batch.
+
+        The derivatives are the generic exact ones (``g'(eta) - chi``, ``-eta``, ``-1``). The value
+        comes from the value protocol where the target carries what it needs: the sample
+        (``stable_nll``) or the natural parameters of a distribution (``stable_entropy`` plus
+        ``stable_kl``). An out-of-support target (``elc = -inf``) gives +inf. A speed path
+        overrides this method and is responsible for value and derivative.
+        """
+        generic = self.log_normalizer(eta) - inner(target.chi, eta) - target.elc
+        stable = None
+        if target.sample is not None and self.provides("stable_nll"):
+            stable = self.stable_nll(eta, target.sample)
+        elif target.natural is not None and (self.provides("stable_entropy") or self.provides("stable_kl")):
+            stable = self.entropy_value(target.natural) + self.kl_value(target.natural, eta)
+        value = generic if stable is None else with_value(generic, stable)
+        return jnp.where(jnp.isneginf(target.elc), jnp.inf, value)
+
+    def entropy_value(self, eta: Array) -> Array:
+        """The entropy's value: ``stable_entropy`` where provided, else ``-eta . g' + g - E[log h]``."""
+        if self.provides("stable_entropy"):
+            return self.stable_entropy(eta)
+        return self.log_normalizer(eta) - inner(self.expectation(eta), eta) - self.expected_log_carrier(eta)
+
+    def kl_value(self, eta_p: Array, eta_q: Array) -> Array:
+        """KL's value: ``stable_kl`` where provided, else the Bregman divergence of g."""
+        if self.provides("stable_kl"):
+            return self.stable_kl(eta_p, eta_q)
+        chi_p = self.expectation(eta_p)
+        return self.log_normalizer(eta_q) - self.log_normalizer(eta_p) - inner(chi_p, eta_q - eta_p)
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        """Shape of one sample x (the support's)."""
+        return self.support.event_shape
+
+    @property
+    def name(self) -> str:
+        fields = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))  # type: ignore[arg-type]
+        return f"{type(self).__name__}({fields})"
+
+    def log_normalizer(self, eta: Array) -> Array:
+        """g(eta), with the exact derivative expectation(eta) . d_eta (custom JVP)."""
+        return _log_normalizer(self, eta)
+
+    def autodiff_expectation(self, eta: Array) -> Array:
+        """g'(eta) by reverse-mode autodiff of the plain formula (the test reference)."""
+        return jax.grad(lambda e: jnp.sum(self.log_normalizer_formula(e)))(eta)
+
+    def autodiff_fisher(self, eta: Array) -> Array:
+        """g''(eta) by autodiff of the plain formula (the test reference)."""
+        return per_row(jax.hessian(self.log_normalizer_formula), eta)
+
+    def natural_from_expectation(self, chi: Array) -> Array:
+        """The inverse of ``expectation``: ``solve_natural``, differentiated implicitly if iterative."""
+        if getattr(type(self).solve_natural, "iterative", False):
+            return inverse.invert_expectation(self, chi)
+        return self.solve_natural(chi)
+
+    def target(self, x: Any) -> Target:
+        """A sample as a cross-entropy target: ``Target(T(x), log h(x), sample=x)``.
+
+        Outside the support the target is ``(T(point), -inf, point)`` with ``point`` the
+        support's safe point, so the loss is +inf (log-probability -inf) and never NaN.
+        """
+        x = self.check_sample(x)
+        support = self.support
+        inside = support.contains(x)
+        inside_event = inside.reshape(inside.shape + (1,) * len(support.event_shape))
+        x_safe = jnp.where(inside_event, x, jnp.asarray(support.point, x.dtype))
+        log_h = jnp.where(inside, self.log_carrier(x_safe), -jnp.inf)
+        return Target(self.sufficient_statistics(x_safe), log_h, sample=x_safe)
+
+    def distribution_target(self, eta_p: Any) -> Target:
+        """A distribution p = q(. | eta_p) as a target: ``Target(g'(eta_p), E_p[log h], natural=eta_p)``."""
+        eta_p = self.check_natural(eta_p)
+        return Target(self.expectation(eta_p), self.expected_log_carrier(eta_p), natural=eta_p)
+
+    # -- checks ------------------------------------------------------------------------
+    def check_natural(self, eta: Any) -> Array:
+        """Promote eta to float, check its trailing axis, and (eagerly) its domain.
+
+        Raises:
+            ValueError: wrong trailing size (also under jit, at trace time), or, outside
+                jit, parameters outside the natural domain. Inside jit use
+                ``is_natural_valid`` as a mask instead.
+        """
+        eta = as_float(eta)
+        if eta.ndim == 0 or eta.shape[-1] != self.num_natural:
+            raise ValueError(
+                f"{self.name}: natural parameters must have shape (..., {self.num_natural}), got shape {eta.shape}"
+            )
+        if is_concrete(eta) and not bool(jnp.all(self.is_natural_valid(eta))):
+            raise ValueError(
+                f"{self.name}: natural parameters outside the natural domain "
+                f"(check family.is_natural_valid(eta)); got {eta}"
+            )
+        return eta
+
+    def check_expectation(self, chi: Any) -> Array:
+        """Promote chi to float and check its trailing axis (the expectation domain is not tested)."""
+        return self.check_vector(chi, "expectation parameters")
+
+    def check_vector(self, v: Any, what: str) -> Array:
+        """Promote v to float and check that it has shape (..., M); ``what`` names it in the error."""
+        v = as_float(v)
+        if v.ndim == 0 or v.shape[-1] != self.num_natural:
+            raise ValueError(f"{self.name}: {what} must have shape (..., {self.num_natural}), got shape {v.shape}")
+        return v
+
+    def check_sample(self, x: Any) -> Array:
+        """Promote x to float and check that it ends with the event shape."""
+        x = as_float(x)
+        shape = self.event_shape
+        n = len(shape)
+        if x.ndim < n or x.shape[x.ndim - n :] != shape:
+            raise ValueError(f"{self.name}: samples must have shape (...,) + {shape}, got shape {x.shape}")
+        return x
+
+
+#: Up to this many natural parameters the inner product chi . eta is written out term by term:
+#: XLA:CPU fuses a reduction over a short trailing axis into a loop that does not vectorize
+#: the surrounding elementwise math (bench/results/losses_cpu.md).
+_UNROLL_UP_TO = 8
+
+
+def inner(chi: Array, eta: Array) -> Array:
+    """``chi . eta`` over the last axis (which must have equal sizes)."""
+    m = eta.shape[-1]
+    if m > _UNROLL_UP_TO:
+        return jnp.sum(chi * eta, axis=-1)
+    total = chi[..., 0] * eta[..., 0]
+    for i in range(1, m):
+        total = total + chi[..., i] * eta[..., i]
+    return total
+
+
+def with_value(generic: Array, stable: Array) -> Array:
+    """``generic``'s derivatives with ``stable``'s value (where both are finite).
+
+    The correction ``stable - generic`` carries no derivative, so gradients (and Hessians) stay
+    the generic, exact ones.
+    """
+    correction = jnp.where(jnp.isfinite(generic) & jnp.isfinite(stable), stable - generic, 0.0)
+    return generic + jax.lax.stop_gradient(correction)
+
+
+def per_row(fn: Callable[[Array], Array], eta: Array) -> Array:
+    """Apply a function of one natural-parameter vector, returning an (M, M) matrix, over all batch axes."""
+    return jnp.vectorize(fn, signature="(m)->(m,m)")(eta)
+
+
+def broadcast_to_draws(shape: tuple[int, ...], *params: Array) -> tuple[Array, ...]:
+    """Broadcast per-distribution parameters to ``shape + batch_shape`` for sampling.
+
+    Explicit, so that ``sample(key, eta, shape)`` never relies on rank promotion.
+    """
+    return tuple(jnp.broadcast_to(p, shape + p.shape) for p in params)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _log_normalizer(family: ExponentialFamily, eta: Array) -> Array:
+    return family.log_normalizer_formula(eta)
+
+
+@_log_normalizer.defjvp
+def _log_normalizer_jvp(
+    family: ExponentialFamily, primals: tuple[Array], tangents: tuple[Array]
+) -> tuple[Array, Array]:
+    (eta,), (eta_dot,) = primals, tangents
+    value = family.log_normalizer_formula(eta)
+    return value, jnp.sum(family.expectation(eta) * eta_dot, axis=-1)

@@ -1,0 +1,106 @@
+"""Network heads in a family's usual parameters.
+
+``source_link(family)`` maps unconstrained outputs to natural parameters through the family's
+source parameters, each through the constraint its ``source_parameters`` declare
+(``constraints``: softplus for scales, shapes and rates, sigmoid or softmax for probabilities,
+the identity for locations, ``positive_definite_from_raw`` for covariance and scale matrices).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+
+from expfam._core.family import ExponentialFamily, SourceParameter
+
+Array = jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceLink:
+    """A head in a family's usual parameters: ``eta = natural_from_source(**{name_i: f_i(raw_i)})``.
+
+    Attributes:
+        family: the family whose natural parameters are produced.
+        transforms: the source parameters (``SourceParameter(name, constraint, width)``), in output order.
+    """
+
+    family: ExponentialFamily
+    transforms: tuple[SourceParameter, ...]
+
+    @property
+    def num_outputs(self) -> int:
+        """Number of unconstrained outputs the head reads (the last axis of ``raw``)."""
+        return sum(1 if piece.width is None else piece.width for piece in self.transforms)
+
+    def __call__(self, raw: Array) -> Array:
+        if raw.ndim == 0 or raw.shape[-1] != self.num_outputs:
+            names = ", ".join(piece.name for piece in self.transforms)
+            raise ValueError(
+                f"{self.family.name}: a source head on ({names}) needs outputs of shape (..., {self.num_outputs}), "
+                f"got shape {raw.shape}"
+            )
+        source, start = {}, 0
+        for name, fn, width in self.transforms:
+            if width is None:
+                source[name], start = fn(raw[..., start]), start + 1
+            else:
+                source[name], start = fn(raw[..., start : start + width]), start + width
+        return self.family.natural_from_source(**source)
+
+
+def source_link(family: ExponentialFamily, **transforms: Callable[[Array], Array]) -> SourceLink:
+    """A link from unconstrained outputs to natural parameters through the source parameters.
+
+    With no keywords, the family's default head from ``family.source_parameters``, with
+    ``positive(r) = softplus(r) + tiny``, ``probability = sigmoid``, ``probabilities = softmax``:
+
+    * location parameters as they are: ``loc = raw`` (Normal, LogNormal, NormalKnownVariance,
+      VonMises, and the vector ``loc`` of the multivariate normals);
+    * scales, shapes, rates, concentrations, degrees of freedom, tail indices and means of
+      positive families through ``positive``: Normal, LogNormal ``(loc, scale)``; Gamma
+      ``(shape, rate)``; Exponential, Poisson ``rate`` (a softplus rather than an exponential
+      rate: linear growth in the output); Pareto ``alpha``; Beta ``(alpha, beta)``; Dirichlet
+      ``concentration`` (K outputs); ChiSquare ``df``; Rayleigh, Weibull, Laplace ``scale``;
+      InverseGaussian ``(mean, shape)``; InverseGamma ``(shape, scale)``; VonMises
+      ``(loc, concentration)``; MultivariateNormalDiag ``(loc, scale)`` (d outputs each);
+    * probabilities through ``probability`` (Bernoulli, Binomial, NegativeBinomial, Geometric
+      ``probability``; ContinuousBernoulli ``lam``) and ``probabilities`` (Categorical,
+      Multinomial: K outputs);
+    * VonMisesFisher: ``mean_direction = unit_vector(raw_1..d)``, ``concentration =
+      positive(raw_{d+1})``;
+    * MultivariateNormal ``(loc, covariance)`` and Wishart ``scale``: the matrix
+      ``positive_definite_from_raw`` of d (d + 1) / 2 outputs, ``E^{1/2} C E^{1/2}`` with
+      softplus variances E and a correlation matrix C of eigenvalues >= 1e-3 (see
+      its docstring; a raw Cholesky factor is not positive definite in floating point for
+      every input).
+
+    With keywords, ``name=f`` pairs in output order, one output each, for example
+    ``source_link(Gamma(), shape=positive, rate=lambda r: jnp.exp(r))``.
+
+    Where the head is valid. The canonical link ``family.link`` gives valid natural parameters
+    for every finite input; a source head composes its maps with ``natural_from_source``, and
+    the natural parameters of an extreme source value may not be representable:
+
+    * a probability head rounds ``sigmoid(raw)`` to 1 above about 16 in float32 (36 in float64),
+      where the logit ``log(p / (1 - p))`` or ``log p`` is infinite or 0, outside the domain:
+      tested for ``raw`` in [-80, 16] (float32) and [-700, 36] (float64); the canonical link
+      (the logit, or ``log p = -softplus(raw)``) has no such limit;
+    * a scale head's natural parameter is ``-1 / (2 scale^2)`` (Normal, LogNormal,
+      MultivariateNormalDiag, Rayleigh), ``-scale^-k`` (Weibull) or ``-shape / (2 mean^2)``
+      (InverseGaussian): it overflows once the scale is far below ``sqrt(tiny)``, and a
+      location-scale head's ``loc / scale^2`` once ``|loc| / scale^2`` leaves the float range;
+      tested with the scale (or mean) output in [-30, 1e4] and the others in [-1e4, 1e4] (both
+      dtypes); the MultivariateNormal and Wishart heads invert the covariance, tested for
+      outputs in [-30, 30];
+    * every other default head is tested over [-1e4, 1e4].
+
+    This is a limit of the parametrization, not a clip: a Normal with scale 1e-20 has a
+    precision of 1e40, beyond float32.
+
+    """
+    if transforms:
+        return SourceLink(family, tuple(SourceParameter(name, fn) for name, fn in transforms.items()))
+    return SourceLink(family, family.source_parameters)
