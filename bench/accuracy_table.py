@@ -27,13 +27,13 @@ import expfam
 
 @functools.partial(jax.jit, static_argnums=0)
 def generic_values(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array) -> dict[str, jax.Array]:
-    chi_p, elc_p = family.distribution_target(eta)
+    chi_p, elc_p = family.distribution_target(eta)[:2]
     kl = family.log_normalizer(eta_q) - family.log_normalizer(eta) - jnp.sum((eta_q - eta) * chi_p, -1)
     return {
-        "log_prob": -expfam.cross_entropy(family, eta, *family.target(x)),
-        "entropy": expfam.cross_entropy(family, eta, chi_p, elc_p),
+        "log_prob": -expfam.cross_entropy(family, eta, family.target(x)),
+        "entropy": expfam.cross_entropy(family, eta, (chi_p, elc_p)),
         "kl": kl,
-        "cross_entropy": expfam.cross_entropy(family, eta_q, chi_p, elc_p),
+        "cross_entropy": expfam.cross_entropy(family, eta_q, (chi_p, elc_p)),
         "expectation": family.expectation(eta),
     }
 

@@ -103,7 +103,7 @@ def _expfam(
             "expfam",
             "cross_entropy, prepared target",
             prepared,
-            lambda e, c, l: _mean(expfam.cross_entropy(family, e, c, l)),
+            lambda e, c, l: _mean(expfam.cross_entropy(family, e, (c, l))),
         ),
         Impl("expfam", "nll(x)", raw, lambda e, x: _mean(expfam.nll(family, e, x))),
     ]

@@ -52,13 +52,13 @@ def mlp(params: list[dict[str, jax.Array]], x: jax.Array) -> jax.Array:
 
 
 def train(optimizer: optax.GradientTransformationExtraArgs, params: Any, x: jax.Array, y: jax.Array, steps: int):
-    chi, elc = FAMILY.target(y)
+    chi, elc = FAMILY.target(y)[:2]
 
     def predict_on(p: Any) -> jax.Array:
         return FAMILY.link(mlp(p, x))
 
     def loss(p: Any) -> jax.Array:
-        return jnp.mean(expfam.cross_entropy(FAMILY, predict_on(p), chi, elc))
+        return jnp.mean(expfam.cross_entropy(FAMILY, predict_on(p), (chi, elc)))
 
     @jax.jit
     def step(p: Any, state: Any) -> tuple[Any, Any, jax.Array]:

@@ -18,7 +18,7 @@ chi, log_h = family.target(y)  # prepared once, outside the training step
 
 @jax.jit
 def loss(raw: jax.Array) -> jax.Array:
-    return jnp.mean(expfam.cross_entropy(family, family.link(raw), chi, log_h))
+    return jnp.mean(expfam.cross_entropy(family, family.link(raw), (chi, log_h)))
 
 
 value, grad = jax.value_and_grad(loss)(raw)
@@ -27,7 +27,7 @@ print("loss", value)
 print(
     "d loss / d eta == (g'(eta) - T(y)) / N:",
     jnp.allclose(
-        jax.grad(lambda e: jnp.mean(expfam.cross_entropy(family, e, chi, log_h)))(eta),
+        jax.grad(lambda e: jnp.mean(expfam.cross_entropy(family, e, (chi, log_h))))(eta),
         (family.expectation(eta) - chi) / len(y),
     ),
 )

@@ -31,6 +31,19 @@ def assert_close(actual, expected, dtype, loose: float = 1.0, floor: float = 0.0
     assert error <= tolerance(dtype, loose), f"relative error {error:.2e} > {tolerance(dtype, loose):.1e}\n{a}\n{e}"
 
 
+def families() -> list[Any]:
+    """The catalogue's families, each configuration once, in catalogue order."""
+    return list(dict.fromkeys(entry.family for entry in expfam.catalogue()))
+
+
+def first_examples() -> list[tuple[Any, dict[str, Any]]]:
+    """One ``(family, example)`` per family class: its first configuration and first example point."""
+    first: dict[type, tuple[Any, dict[str, Any]]] = {}
+    for entry in expfam.catalogue():
+        first.setdefault(type(entry.family), (entry.family, entry.examples[0]))
+    return list(first.values())
+
+
 #: Every test draws from one compiled sampler per family, dtype and parameter shape: the first n
 #: of this many draws (a sampler with a Gamma rejection loop compiles in ~2 s, once per sample
 #: shape; drawing more and slicing costs milliseconds).

@@ -26,7 +26,6 @@ import scipy.integrate
 import scipy.stats as st
 
 import expfam
-from expfam._core.registry import CATALOGUE
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -457,7 +456,7 @@ class Case(NamedTuple):
 
 CASES: list[Case] = [
     Case(entry.family, source, REFERENCES[type(entry.family).__name__])
-    for entry in CATALOGUE
+    for entry in expfam.catalogue()
     for source in entry.examples
     if type(entry.family).__name__ in REFERENCES
 ]
@@ -465,7 +464,7 @@ CASES: list[Case] = [
 #: One case per catalogue entry (the first example), for the slower checks.
 ENTRY_CASES: list[Case] = [
     Case(entry.family, entry.examples[0], REFERENCES[type(entry.family).__name__])
-    for entry in CATALOGUE
+    for entry in expfam.catalogue()
     if type(entry.family).__name__ in REFERENCES
 ]
 

@@ -965,7 +965,7 @@ def _assert_same(actual: jax.Array, desired: jax.Array, dtype: str, scale: float
 @functools.partial(jax.jit, static_argnums=0)
 def _derivatives(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array) -> dict[str, tuple[jax.Array, ...]]:
     """Derivatives through nll / entropy / KL and through the generic formulas, for one point."""
-    chi, _ = family.target(x)
+    chi, _ = family.target(x)[:2]
 
     def nll(e: jax.Array) -> jax.Array:
         return expfam.nll(family, e, x)
@@ -974,7 +974,7 @@ def _derivatives(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array) ->
         return family.log_normalizer(e) - jnp.dot(chi, e)
 
     def generic_entropy(e: jax.Array) -> jax.Array:
-        return expfam.cross_entropy(family, e, *family.distribution_target(e))
+        return expfam.cross_entropy(family, e, family.distribution_target(e))
 
     def generic_kl(e: jax.Array) -> jax.Array:
         return family.log_normalizer(eta_q) - family.log_normalizer(e) - jnp.dot(eta_q - e, family.expectation(e))

@@ -10,7 +10,6 @@ from helpers import assert_close
 from scipy import stats
 
 import expfam
-from expfam._training import calibration
 
 # (family, source parameters, frozen scipy distribution, evaluation points)
 CASES = [
@@ -39,14 +38,14 @@ def test_cdf_matches_scipy(family, source, reference, points, dtype):
 def test_pit_of_the_true_model_is_uniform(family, source, reference, points):
     eta = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
     y = jnp.asarray(reference.rvs(size=4000, random_state=0), jnp.float32)
-    u = calibration.pit(family, jnp.broadcast_to(eta, y.shape + eta.shape), y, jax.random.key(0))
+    u = expfam.pit(family, jnp.broadcast_to(eta, y.shape + eta.shape), y, jax.random.key(0))
     assert stats.kstest(np.asarray(u), "uniform").pvalue > 1e-3
     for level in (0.5, 0.9):
-        assert float(calibration.coverage(u, level)) == pytest.approx(level, abs=0.03)
-    assert_close(jnp.sum(calibration.histogram(u)), 1.0, "float32")
+        assert float(expfam.interval_coverage(u, level)) == pytest.approx(level, abs=0.03)
+    assert_close(jnp.sum(expfam.pit_histogram(u)), 1.0, "float32")
 
 
 def test_no_cdf_for_categorical():
     family = expfam.Categorical(3)
-    assert not calibration.has_cdf(family)
-    assert calibration.pit(family, jnp.zeros((2, 3)), jnp.asarray([0, 1]), jax.random.key(0)) is None
+    assert not family.provides("cdf")
+    assert expfam.pit(family, jnp.zeros((2, 3)), jnp.asarray([0, 1]), jax.random.key(0)) is None

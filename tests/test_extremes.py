@@ -139,7 +139,7 @@ def _check_family(mode: str, dtype: str, name: str) -> None:
         source_q, _ = draw(rng)
         eta, eta_q = natural(family, source, dtype), natural(family, source_q, dtype)
         x = jnp.asarray(x) if name == "Categorical" else jnp.asarray(x, dtype)
-        assert bool(jnp.all(family.in_support(x) if name != "Categorical" else x >= 0))
+        assert bool(jnp.all(family.support.contains(x) if name != "Categorical" else x >= 0))
         for quantity, (value, grad) in evaluate(family, eta, eta_q, x).items():
             assert bool(jnp.isfinite(value)), (quantity, source, x)
             assert bool(jnp.all(jnp.isfinite(grad))), (quantity, source, x, grad)

@@ -349,7 +349,7 @@ SOURCES = {
 
 
 def _loss(family: expfam.ExponentialFamily, eta: jax.Array, chi: jax.Array, elc: jax.Array) -> jax.Array:
-    return expfam.cross_entropy(family, eta, chi, elc)
+    return expfam.cross_entropy(family, eta, (chi, elc))
 
 
 # Built once: the family is a static pytree, so each family and dtype compiles once.
@@ -360,7 +360,7 @@ _JIT_VALUE_AND_GRAD = jax.jit(_VALUE_AND_GRAD)
 def _finite_loss_and_gradient(family: expfam.ExponentialFamily, source_p: dict, source_q: dict) -> None:
     eta_p = family.natural_from_source(**{k: f(v) for k, v in source_p.items()})
     eta_q = family.natural_from_source(**{k: f(v) for k, v in source_q.items()})
-    chi, elc = family.distribution_target(eta_p)
+    chi, elc = family.distribution_target(eta_p)[:2]
     for fn in (_VALUE_AND_GRAD, _JIT_VALUE_AND_GRAD):
         value, gradient = fn(family, eta_q, chi, elc)
         assert np.isfinite(float(value)), (source_p, source_q, value)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from expfam.__main__ import main
+from expfam.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "expfam" / "data" / "claims.csv"

@@ -19,9 +19,8 @@ import pytest
 from helpers import assert_close, draws, tolerance
 
 import expfam
-from expfam._core.registry import CATALOGUE
 
-ENTRIES = [pytest.param(entry, id=entry.family.name) for entry in CATALOGUE]
+ENTRIES = [pytest.param(entry, id=entry.family.name) for entry in expfam.catalogue()]
 
 
 def _natural(family, example, dtype) -> jax.Array:

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import expfam
-from expfam._numerics import packing
 from expfam import MultivariateNormal, MultivariateNormalDiag, MultivariateNormalUnit, Wishart
+from expfam._numerics import packing
 
 
 def _symmetric(rng: np.random.Generator, d: int) -> np.ndarray:

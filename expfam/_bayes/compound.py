@@ -21,20 +21,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betaln, gammaln
+from jax.scipy.special import gammaln
 
 from expfam._core.family import Array, as_float
-
-#: Below this ``a + b`` the difference of lgammas loses under 1e-14 relative; above it ``betaln``
-#: (whose float64 result is only good to about 1e-7 for small arguments) avoids the cancellation.
-_LBETA_SWITCH = 64.0
-
-
-def lbeta(a: Array, b: Array) -> Array:
-    """``log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)``, accurate for small and large arguments."""
-    small = a + b < _LBETA_SWITCH
-    direct = gammaln(a) + gammaln(b) - gammaln(a + b)
-    return jnp.where(small, direct, betaln(jnp.where(small, 1.0, a), jnp.where(small, 1.0, b)))
+from expfam._numerics import special
 
 
 def _is_count(x: Array, upper: Array | None = None) -> Array:
@@ -42,16 +32,12 @@ def _is_count(x: Array, upper: Array | None = None) -> Array:
     return inside if upper is None else inside & (x <= upper)
 
 
-def _log_choose(n: Array, k: Array) -> Array:
-    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-
-
 def beta_binomial_log_prob(x: Any, total_count: Any, alpha: Any, beta: Any) -> Array:
     """log P(x) for x successes in ``total_count`` trials with a Beta(alpha, beta) success probability."""
     x, n, a, b = jnp.broadcast_arrays(*map(as_float, (x, total_count, alpha, beta)))
     inside = _is_count(x, n)
     x = jnp.where(inside, x, 0.0)
-    value = _log_choose(n, x) + lbeta(x + a, n - x + b) - lbeta(a, b)
+    value = special.log_binomial(n, x) + special.lbeta(x + a, n - x + b) - special.lbeta(a, b)
     return jnp.where(inside, value, -jnp.inf)
 
 

@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
-from expfam._bayes.compound import lbeta
 from expfam._core.family import Array, ExponentialFamily, as_float
+from expfam._numerics import special
 from expfam.families.bernoulli import Bernoulli
 from expfam.families.categorical import Categorical
 from expfam.families.exponential import Exponential
@@ -130,7 +130,7 @@ class BetaBernoulli(ConjugatePrior):
 
     def log_normalizer(self, zeta: Array) -> Array:
         tau, nu = _pair(zeta)
-        return lbeta(tau, nu - tau)
+        return special.lbeta(tau, nu - tau)
 
     def is_natural_valid(self, zeta: Array) -> Array:
         tau, nu = _pair(zeta)

@@ -40,11 +40,3 @@ def family_class(name: str) -> type:
     if name not in classes:
         raise ValueError(f"no family {name!r}; the families are {', '.join(classes)}")
     return classes[name]
-
-
-def first_examples() -> tuple[Entry, ...]:
-    """One configuration per family class with its first example point (a quick tour)."""
-    seen: dict[type, Entry] = {}
-    for entry in catalogue():
-        seen.setdefault(type(entry.family), Entry(entry.family, entry.examples[:1]))
-    return tuple(seen.values())

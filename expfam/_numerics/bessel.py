@@ -44,6 +44,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
+from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI
+
 Array = jax.Array
 
 #: Number of Debye terms U_0 .. U_9.
@@ -53,7 +55,6 @@ _SHIFT = 32
 #: Terms of the power series, and the log of the largest first omitted term it accepts.
 _SERIES_TERMS = 64
 _SERIES_LOG_TAIL = -40.0
-_HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 
 
 def _debye_polynomials(count: int) -> list[list[Fraction]]:
@@ -92,7 +93,7 @@ def _debye_log_ive(w: Array, x: Array) -> Array:
     series = jnp.zeros_like(p)
     for poly in reversed(_DEBYE):
         series = series / w + _horner(poly, p)
-    return w * w / (s + x) - w * jnp.arcsinh(w / x) - _HALF_LOG_TWO_PI - 0.5 * jnp.log(s) + jnp.log(series)
+    return w * w / (s + x) - w * jnp.arcsinh(w / x) - HALF_LOG_TWO_PI - 0.5 * jnp.log(s) + jnp.log(series)
 
 
 def _series_log_normalized(v: Array, x: Array) -> Array:

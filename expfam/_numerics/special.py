@@ -20,6 +20,7 @@ from expfam._numerics import iterate
 from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI, digamma, horner, lgamma, stirling_correction, trigamma
 
 __all__ = [
+    "EULER_GAMMA",
     "HALF_LOG_TWO_PI",
     "approximate_inverse_digamma",
     "digamma",
@@ -259,7 +260,7 @@ def trigamma_minus_reciprocal(x: Array) -> Array:
 
 
 _INVERSE_DIGAMMA_STEPS = 4
-_EULER_GAMMA = 0.5772156649015329
+EULER_GAMMA = 0.5772156649015329
 # log(digamma^{-1}(y) / s) for Minka's start s, as w^2 p(w) (the asymptotic forms are exact to
 # O(w^2): -w^2/24 above, -(pi^2/6) w^2 below); p from tools/fit_inverse_digamma_start.py (least
 # squares, highest power first): in w = 1/s where y >= -2.22 (max error 2.9e-5), in w = s below
@@ -293,7 +294,7 @@ def approximate_inverse_digamma(y: Array) -> Array:
     """
     finite_max = 709.0 if _is_f64(y) else 88.0
     above = y >= -2.22
-    start = jnp.where(above, jnp.exp(jnp.minimum(y, finite_max)) + 0.5, -1.0 / (jnp.minimum(y, -2.22) + _EULER_GAMMA))
+    start = jnp.where(above, jnp.exp(jnp.minimum(y, finite_max)) + 0.5, -1.0 / (jnp.minimum(y, -2.22) + EULER_GAMMA))
     w = jnp.where(above, 1.0 / start, start)
     p = jnp.where(above, horner(_START_CORRECTION_ABOVE, w), horner(_START_CORRECTION_BELOW, w))
     return start * jnp.exp(w * w * p)

@@ -1,13 +1,13 @@
 """Calibration of predictive distributions: the probability integral transform (PIT).
 
 For a continuous family with CDF F, ``u = F(y | eta)`` is uniform on (0, 1) when y really
-follows ``q(. | eta)``. For an integer-valued family (``family.discrete``) the randomized PIT
+follows ``q(. | eta)``. For an integer-valued family (``family.support.discrete``) the randomized PIT
 ``u = F(y - 1) + v (F(y) - F(y - 1))`` with ``v ~ U(0, 1)`` is uniform in the same case.
 The central interval with probability ``l`` covers y exactly when ``|u - 1/2| <= l / 2``,
 so interval coverage is read off the PIT.
 
-A family supports this by providing ``cdf(eta, x) = P(X <= x)``; families without one
-(Categorical, whose classes have no order) get ``None``.
+A family supports this by providing ``cdf(eta, x) = P(X <= x)`` (``family.provides("cdf")``);
+families without one (Categorical, whose classes have no order) get ``None``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,6 @@ from expfam._core.family import ExponentialFamily
 Array = jax.Array
 
 
-def has_cdf(family: ExponentialFamily) -> bool:
-    """Whether the family provides ``cdf(eta, x)``."""
-    return callable(getattr(family, "cdf", None))
-
-
 def pit(family: ExponentialFamily, eta: Array, y: Array, key: Array) -> Array | None:
     """PIT values of observations y under ``q(. | eta)`` (randomized for discrete families).
 
@@ -34,13 +29,12 @@ def pit(family: ExponentialFamily, eta: Array, y: Array, key: Array) -> Array | 
         y: observations, shape ``batch``.
         key: PRNG key for the randomization of discrete families.
     """
-    if not has_cdf(family):
+    if not family.provides("cdf"):
         return None
-    cdf = family.cdf  # type: ignore[attr-defined]
-    upper = cdf(eta, y)
-    if not getattr(family, "discrete", False):
+    upper = family.cdf(eta, y)
+    if not family.support.discrete:
         return upper
-    lower = cdf(eta, y - 1)
+    lower = family.cdf(eta, y - 1)
     return lower + jax.random.uniform(key, upper.shape, upper.dtype) * (upper - lower)
 
 

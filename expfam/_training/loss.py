@@ -85,7 +85,7 @@ def _masked(
     """The cross-entropy over the broadcast batch, 0 (with gradient 0) where ``where`` is False.
 
     Neutral values replace the dropped rows before any arithmetic (0 for the outputs, chi and
-    elc, the support's point for a sample, the link of 0 for a distribution's eta), so that
+    elc, the link of 0 for a distribution's eta; a target's sample is inside the support already), so that
     padding (NaN, out-of-support targets) cannot reach the gradient through the masked branch.
     """
     batch_outputs = jnp.zeros(outputs.shape[:-1] + (family.num_natural,), outputs.dtype)
@@ -104,7 +104,7 @@ def _masked(
     target = Target(
         neutral(target.chi, 0.0),
         neutral(target.elc, 0.0),
-        neutral(target.sample, family.support.point),
+        target.sample,  # already inside the support (family.target replaces the rest)
         neutral(target.natural, family.link(jnp.zeros(family.num_natural, eta.dtype))),
     )
     value = family.cross_entropy_of(eta, target)

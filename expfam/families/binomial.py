@@ -17,6 +17,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import betainc
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
@@ -104,6 +105,15 @@ class Binomial(ExponentialFamily):
         logits = eta[..., 0]
         log_pmf = binomial_log_pmf(self.num_trials, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits))
         return -jnp.sum(jnp.exp(log_pmf) * log_pmf, axis=-1)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = I_{1-p}(n - k, k + 1)`` for ``k = floor(x)`` in ``0 .. n - 1``, the regularized
+        incomplete beta function with ``1 - p = sigmoid(-eta)`` (no subtraction); 0 for x < 0, 1 for x >= n."""
+        n = self.num_trials
+        count = jnp.floor(x)
+        k = jnp.clip(count, 0.0, n - 1.0)
+        value = betainc(n - k, k + 1.0, jax.nn.sigmoid(-eta[..., 0]))
+        return jnp.where(count < 0, 0.0, jnp.where(count >= n, 1.0, value))
 
     def link(self, raw: Array) -> Array:
         """The logit itself: eta = raw."""

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, SourceParameter
-from expfam.families.normal import HALF_LOG_TWO_PI, Normal
+from expfam._numerics import special
+from expfam.families.normal import Normal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,10 +42,10 @@ class LogNormal(Normal):
         return super().stable_entropy(eta) + self.expectation(eta)[..., 0]
 
     def log_carrier(self, x: Array) -> Array:
-        return -jnp.log(x) - HALF_LOG_TWO_PI
+        return -jnp.log(x) - special.HALF_LOG_TWO_PI
 
     def expected_log_carrier(self, eta: Array) -> Array:
-        return -self.expectation(eta)[..., 0] - HALF_LOG_TWO_PI
+        return -self.expectation(eta)[..., 0] - special.HALF_LOG_TWO_PI
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.exp(super().sample(key, eta, shape))

@@ -28,6 +28,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import betainc
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
@@ -96,6 +97,13 @@ class NegativeBinomialBase(ExponentialFamily):
         step = s[..., 1] - s[..., 0]
         integral = step * (jnp.sum(integrand, axis=-1) - 0.5 * (integrand[..., 0] + integrand[..., -1]))
         return integral - math.lgamma(r)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = I_{1-p}(r, k + 1)`` for ``k = floor(x) >= 0``, the regularized incomplete beta
+        function with ``1 - p = -expm1(eta)`` (no subtraction); 0 for x < 0."""
+        count = jnp.floor(x)
+        value = betainc(jnp.full_like(count, self.r), jnp.maximum(count, 0.0) + 1.0, -jnp.expm1(eta[..., 0]))
+        return jnp.where(count >= 0, value, 0.0)
 
     def link(self, raw: Array) -> Array:
         """``eta = -positive(raw)``: the log event probability, below 0."""

@@ -23,8 +23,6 @@ from expfam._core import constraints, supports
 from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
 
-HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
-
 
 def _loc_variance(eta: Array) -> tuple[Array, Array]:
     variance = -0.5 / eta[..., 1]
@@ -80,11 +78,11 @@ class Normal(ExponentialFamily):
     def stable_nll(self, eta: Array, x: Array) -> Array:
         """``(x - loc)^2 / (2 v) + 1/2 log(2 pi v)``: no ``x^2 eta_2`` against ``loc^2 / (2 v)``."""
         loc, variance = _loc_variance(eta)
-        return 0.5 * (x - loc) ** 2 / variance + 0.5 * jnp.log(variance) + HALF_LOG_TWO_PI
+        return 0.5 * (x - loc) ** 2 / variance + 0.5 * jnp.log(variance) + special.HALF_LOG_TWO_PI
 
     def stable_entropy(self, eta: Array) -> Array:
         """``1/2 log(2 pi e v)``."""
-        return 0.5 * jnp.log(_loc_variance(eta)[1]) + HALF_LOG_TWO_PI + 0.5
+        return 0.5 * jnp.log(_loc_variance(eta)[1]) + special.HALF_LOG_TWO_PI + 0.5
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
         """``E(v_p / v_q) / 2 + (loc_p - loc_q)^2 / (2 v_q)``, ``E(z) = z - 1 - log z``."""
@@ -96,13 +94,13 @@ class Normal(ExponentialFamily):
         return jnp.stack([x, x * x], axis=-1)
 
     def log_carrier(self, x: Array) -> Array:
-        return jnp.full_like(x, -HALF_LOG_TWO_PI)
+        return jnp.full_like(x, -special.HALF_LOG_TWO_PI)
 
     def is_natural_valid(self, eta: Array) -> Array:
         return jnp.isfinite(eta[..., 0]) & (eta[..., 1] < 0)
 
     def expected_log_carrier(self, eta: Array) -> Array:
-        return jnp.full_like(eta[..., 0], -HALF_LOG_TWO_PI)
+        return jnp.full_like(eta[..., 0], -special.HALF_LOG_TWO_PI)
 
     def link(self, raw: Array) -> Array:
         """``(raw_1, -positive(raw_2))``: canonical coordinates, any real input is valid."""

@@ -16,9 +16,8 @@ import jax.numpy as jnp
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, SourceParameter
+from expfam._numerics import special
 from expfam.families._negative_log import NegativeLogNormalizer
-
-_EULER_GAMMA = 0.5772156649015329
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Rayleigh(NegativeLogNormalizer):
         return math.log(2.0) + jnp.log(x)
 
     def expected_log_carrier(self, eta: Array) -> Array:
-        return math.log(2.0) + 0.5 * (-jnp.log(-eta[..., 0]) - _EULER_GAMMA)
+        return math.log(2.0) + 0.5 * (-jnp.log(-eta[..., 0]) - special.EULER_GAMMA)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.sqrt(self.exponential_statistic(key, eta, shape))

@@ -17,9 +17,8 @@ import jax.numpy as jnp
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, SourceParameter
+from expfam._numerics import special
 from expfam.families._negative_log import NegativeLogNormalizer
-
-_EULER_GAMMA = 0.5772156649015329
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +54,7 @@ class Weibull(NegativeLogNormalizer):
         return math.log(self.shape) + (self.shape - 1.0) * jnp.log(x)
 
     def expected_log_carrier(self, eta: Array) -> Array:
-        mean_log = -(jnp.log(-eta[..., 0]) + _EULER_GAMMA) / self.shape
+        mean_log = -(jnp.log(-eta[..., 0]) + special.EULER_GAMMA) / self.shape
         return math.log(self.shape) + (self.shape - 1.0) * mean_log
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
