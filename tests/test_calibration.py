@@ -22,6 +22,9 @@ CASES = [
     (expfam.Pareto(3.0), {"alpha": 2.5}, stats.pareto(2.5, scale=3.0), [0.0, 3.0, 3.5, 100.0]),
     (expfam.Poisson(), {"rate": 3.5}, stats.poisson(3.5), [-1.0, 0.0, 0.5, 2.0, 3.0, 12.0]),
     (expfam.Bernoulli(), {"probability": 0.3}, stats.bernoulli(0.3), [-0.5, 0.0, 0.5, 1.0, 2.0]),
+    (expfam.Binomial(20), {"probability": 0.3}, stats.binom(20, 0.3), [-1.0, 0.0, 2.5, 6.0, 12.0, 19.0, 20.0, 25.0]),
+    (expfam.NegativeBinomial(2.5), {"probability": 0.4}, stats.nbinom(2.5, 0.6), [-1.0, 0.0, 1.5, 3.0, 10.0, 40.0]),
+    (expfam.Geometric(), {"probability": 0.4}, stats.geom(0.6, loc=-1), [-0.5, 0.0, 1.0, 2.7, 8.0, 30.0]),
 ]
 IDS = [f"{family.name}-{i}" for i, (family, *_) in enumerate(CASES)]
 

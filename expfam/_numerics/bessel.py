@@ -1,11 +1,12 @@
 """Modified Bessel functions of the first kind, I_v(x), in logarithmic form, for v >= 0, x >= 0.
 
-Three functions, all elementwise over broadcast ``v`` and ``x``:
+Five functions, all elementwise over broadcast ``v`` and ``x``:
 
 * ``log_ive(v, x) = log(I_v(x) e^(-x))`` for x > 0;
 * ``log_iv_normalized(v, x) = log(Gamma(v + 1) I_v(x) / (x/2)^v)``, which is 0 at x = 0 and
   finite for every x >= 0: the part of the von Mises-Fisher log-normalizer that depends on x;
 * ``bessel_ratio(v, x) = A_v(x) = I_{v+1}(x) / I_v(x)`` for x >= 0, in (0, 1);
+* ``bessel_ratio_over_x(v, x) = A_v(x) / x``, finite at x = 0 (where it is ``1 / (2v + 2)``);
 * ``one_minus_bessel_ratio(v, x) = 1 - A_v(x)`` for a fixed order v, with full relative accuracy
   where A_v -> 1 (large x), from Hankel's expansion.
 

@@ -36,6 +36,17 @@ def binomial_expected(n: int, log_p: Array, log_q: Array, f: Array) -> Array:
     return jnp.sum(jnp.exp(log_pmf) * f.reshape((1,) * log_p.ndim + (n + 1,)), axis=-1)
 
 
+def regularized_beta(a: Array, b: Array, x: Array, one_minus_x: Array) -> Array:
+    """``I_x(a, b)`` given both ``x`` and ``1 - x`` accurately (from a logit, say).
+
+    ``betainc`` evaluates its continued fraction at ``x`` when ``x < (a + 1) / (a + b + 2)`` and
+    otherwise at ``1 - x``, formed by subtraction; here the other side is taken as
+    ``1 - I_{1-x}(b, a)`` with the given ``1 - x``, so that subtraction never happens.
+    """
+    direct = x < (a + 1.0) / (a + b + 2.0)
+    return jnp.where(direct, betainc(a, b, x), 1.0 - betainc(b, a, one_minus_x))
+
+
 def _is_count(x: Array, n: float) -> Array:
     return (x >= 0) & (x <= n) & (x == jnp.floor(x))
 
@@ -108,11 +119,13 @@ class Binomial(ExponentialFamily):
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = I_{1-p}(n - k, k + 1)`` for ``k = floor(x)`` in ``0 .. n - 1``, the regularized
-        incomplete beta function with ``1 - p = sigmoid(-eta)`` (no subtraction); 0 for x < 0, 1 for x >= n."""
+        incomplete beta function with ``1 - p = sigmoid(-eta)`` and ``p = sigmoid(eta)`` (no subtraction,
+        see ``regularized_beta``); 0 for x < 0, 1 for x >= n."""
         n = self.num_trials
         count = jnp.floor(x)
         k = jnp.clip(count, 0.0, n - 1.0)
-        value = betainc(n - k, k + 1.0, jax.nn.sigmoid(-eta[..., 0]))
+        logits = eta[..., 0]
+        value = regularized_beta(n - k, k + 1.0, jax.nn.sigmoid(-logits), jax.nn.sigmoid(logits))
         return jnp.where(count < 0, 0.0, jnp.where(count >= n, 1.0, value))
 
     def link(self, raw: Array) -> Array:

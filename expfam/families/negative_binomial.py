@@ -28,11 +28,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam.families.binomial import regularized_beta
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
 NODES = 256
@@ -100,9 +100,12 @@ class NegativeBinomialBase(ExponentialFamily):
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = I_{1-p}(r, k + 1)`` for ``k = floor(x) >= 0``, the regularized incomplete beta
-        function with ``1 - p = -expm1(eta)`` (no subtraction); 0 for x < 0."""
+        function with ``1 - p = -expm1(eta)`` and ``p = exp(eta)`` (no subtraction, see
+        ``binomial.regularized_beta``); 0 for x < 0. ``r = 1`` (Geometric) gives ``1 - p^(k + 1)``."""
         count = jnp.floor(x)
-        value = betainc(jnp.full_like(count, self.r), jnp.maximum(count, 0.0) + 1.0, -jnp.expm1(eta[..., 0]))
+        log_p = eta[..., 0]
+        r = jnp.full_like(count, self.r)
+        value = regularized_beta(r, jnp.maximum(count, 0.0) + 1.0, -jnp.expm1(log_p), jnp.exp(log_p))
         return jnp.where(count >= 0, value, 0.0)
 
     def link(self, raw: Array) -> Array:
