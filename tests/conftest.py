@@ -2,7 +2,11 @@
 
 * rank promotion raises, so no implicit broadcasting hides a shape bug;
 * the ``dtype`` fixture runs a test in float32 and in float64 (``jax_enable_x64``);
-* tolerances come from ``helpers.tolerance``.
+* tolerances come from ``helpers.tolerance``;
+* ``--family NAME`` (repeatable) keeps the tests of those family classes only (and the tests
+  that run on no particular family);
+* the ``slow`` marker: the high-precision, Monte Carlo, quadrature, example, command-line and
+  sharding modules (``SLOW_MODULES``); ``pytest -m "not slow"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -41,10 +45,33 @@ def _family_of(item: pytest.Item) -> object | None:
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group each family's tests on one xdist worker (``--dist loadgroup``): what a family compiles
-    is then compiled once, not once per worker."""
+#: Modules whose tests are marked ``slow``.
+SLOW_MODULES = {"test_accuracy", "test_examples", "test_fit_cli", "test_sharding", "test_calibration"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--family", action="append", default=[], help="only the tests of this family class (repeatable)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: high-precision, Monte Carlo, example, CLI and sharding tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow modules, keep ``--family`` selections, and group each family's tests on one xdist
+    worker (``--dist loadgroup``): what a family compiles is then compiled once, not once per worker."""
+    wanted = set(config.getoption("family"))
+    kept, dropped = [], []
     for item in items:
+        if item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
         family = _family_of(item)
+        if wanted and family is not None and type(family).__name__ not in wanted:
+            dropped.append(item)
+            continue
+        kept.append(item)
         if family is not None:
             item.add_marker(pytest.mark.xdist_group(type(family).__name__))
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
