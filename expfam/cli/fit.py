@@ -145,7 +145,7 @@ def targets(family: expfam.ExponentialFamily, values: np.ndarray, name: str) -> 
         y = jnp.asarray(values[:, 0], jnp.int32)
     else:
         y = jnp.asarray(values.reshape((-1,) + family.event_shape), jnp.float32)
-    outside = np.flatnonzero(~np.asarray(family.support.contains(y)))
+    outside = np.flatnonzero(np.isneginf(np.asarray(family.target(y).elc)))
     if outside.size:
         shown = ", ".join(f"line {i + 2} ({values[i, 0]:g})" for i in outside[:10])
         more = f" and {outside.size - 10} more" if outside.size > 10 else ""
@@ -310,7 +310,7 @@ def summarize(
     if u is None:
         print(f"calibration: {family.name} has no CDF; PIT histogram and interval coverage skipped")
         return report
-    randomized = " (randomized PIT: discrete family)" if getattr(family, "discrete", False) else ""
+    randomized = " (randomized PIT: discrete family)" if family.support.discrete else ""
     report["pit_histogram"] = np.asarray(expfam.pit_histogram(u))
     print(f"calibration on the validation set{randomized}; PIT histogram, 10% per bin if calibrated:")
     for i, fraction in enumerate(report["pit_histogram"]):

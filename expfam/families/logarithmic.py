@@ -52,7 +52,7 @@ from expfam._numerics import iterate, special
 
 #: Trapezoid nodes of the expected-log-carrier and CDF integrals (see the module docstring).
 NODES = 256
-NEWTON_STEPS = 8
+NEWTON_STEPS = 6
 _TAIL = 39.0
 _T_MAX = 40.0
 _LOG_HALF = -math.log(2.0)
@@ -184,6 +184,20 @@ class Logarithmic(ExponentialFamily):
 
         return iterate.newton(newton_step, _initial(mean), NEWTON_STEPS)[..., None]
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``log x + log1p(s) - (x - 1) eta``: three non-negative terms (``-log q(1) = log1p(s)`` is
+        ``O(p)``, where ``g - eta`` would cancel)."""
+        log_p = eta[..., 0]
+        return jnp.log(x) + jnp.log1p(_excess(log_p)) - (x - 1.0) * log_p
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``log1p(s) - eta (E[x] - 1) + E[log x]`` with ``E[x] - 1 = D E[x]``: non-negative terms
+        (the generic ``g - eta E[x] - E[log h]`` cancels to ``O(p log p)`` as p -> 0)."""
+        log_p = eta[..., 0]
+        s, log_d = _parts(log_p)
+        mean = self.expectation(eta)[..., 0]
+        return jnp.log1p(s) - log_p * jnp.exp(log_d) * mean - self.expected_log_carrier(eta)
+
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]
 
@@ -221,14 +235,14 @@ class Logarithmic(ExponentialFamily):
         return 1.0 + jnp.floor(jnp.log(v) / log_q)
 
     def cdf(self, eta: Array, x: Array) -> Array:
-        """``P(X <= x) = 1 - P(X > k)`` with ``k = floor(x)``; 0 for x < 1.
+        """``P(X <= x) = 1 - P(X > k)`` with ``k = floor(x)``; 0 for x < 1, 1 for x = inf.
 
         ``P(X > k) = int_0^inf z^(k + 1) / (1 - z) dt / L`` (``z = p e^-t``) by the trapezoid rule
         over ``sigma = log t`` on ``[log min(1 - p, 1 / (k + 1)) - 39, log(45 / (k + 1))]``.
         """
-        log_p = eta[..., 0]
-        count = jnp.floor(x)
-        k1 = jnp.maximum(count, 0.0) + 1.0
+        log_p, count = jnp.broadcast_arrays(eta[..., 0], jnp.floor(x))
+        finite = count < jnp.inf
+        k1 = jnp.where(finite, jnp.maximum(count, 0.0), 0.0) + 1.0
         log_u = special.log1mexp(log_p)
         low = jnp.minimum(log_u, -jnp.log(k1)) - _TAIL
         high = jnp.log(45.0 / k1)
@@ -237,5 +251,5 @@ class Logarithmic(ExponentialFamily):
         log_integrand = sigma + k1[..., None] * log_z - special.log1mexp(log_z)
         log_l = jnp.log(-log_u)
         tail = _trapezoid(jnp.exp(log_integrand - log_l[..., None]), step)
-        value = jnp.where(count >= 1, 1.0 - tail, 0.0)
-        return jnp.clip(value, 0.0, 1.0)
+        value = jnp.where(count >= 1, jnp.where(finite, jnp.clip(1.0 - tail, 0.0, 1.0), 1.0), 0.0)
+        return value
