@@ -4,7 +4,7 @@ The network maps x in R^2 to the Gamma's natural parameters (-rate, shape) throu
 family's link. Both optimizers minimize the mean negative log-likelihood on the same data,
 full batch, from the same initialization. The natural-gradient step solves
 ``(J^T F J / N + damping I) d = grad`` with a few conjugate-gradient iterations, where F is the
-closed-form Gamma Fisher at the network's outputs (``expfam.gauss_newton_natural_gradient``).
+closed-form Gamma Fisher at the network's outputs (``expfam.gauss_newton_descent``).
 
     PYTHONPATH=. python examples/natural_gradient_regression.py [--fast] [--plot out.png]
 
@@ -91,9 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     floor = float(jnp.mean(expfam.nll(FAMILY, eta_true, y)))
     params = init_mlp(jax.random.key(1), (2, hidden, hidden, FAMILY.num_natural))
     optimizers = {
-        "natural gradient (GGN-CG)": optax.chain(
-            expfam.gauss_newton_natural_gradient(FAMILY, damping=1e-2, max_steps=10), optax.scale(-1.0)
-        ),
+        "natural gradient (GGN-CG)": expfam.gauss_newton_descent(FAMILY, learning_rate=1.0, damping=1e-2, max_steps=10),
         "adam (lr 1e-2)": optax.adam(1e-2),
     }
     results = {name: train(opt, params, x, y, steps) for name, opt in optimizers.items()}

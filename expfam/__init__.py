@@ -45,16 +45,17 @@ from expfam._geometry.fisher import (
     inverse_fisher_vector_product,
 )
 from expfam._geometry.gauss_newton import (
+    gauss_newton_descent,
     gauss_newton_direction,
-    gauss_newton_natural_gradient,
     gauss_newton_operator,
     gauss_newton_vector_product,
+    scale_by_gauss_newton,
 )
 from expfam._geometry.natural_gradient import (
     damped_natural_gradient,
     mirror_descent,
-    natural_gradient,
     natural_gradient_descent,
+    scale_by_natural_gradient,
 )
 from expfam._training.calibration import interval_coverage, pit, pit_histogram
 from expfam._training.fused import fused_linear_cross_entropy
@@ -92,8 +93,8 @@ __all__ = [
     "fisher_vector_product",
     "fit",
     "fused_linear_cross_entropy",
+    "gauss_newton_descent",
     "gauss_newton_direction",
-    "gauss_newton_natural_gradient",
     "gauss_newton_operator",
     "gauss_newton_vector_product",
     "interval_coverage",
@@ -103,13 +104,14 @@ __all__ = [
     "loss",
     "mirror_descent",
     "multivariate_student_t_log_prob",
-    "natural_gradient",
     "natural_gradient_descent",
     "negative_binomial_log_prob",
     "nll",
     "pit",
     "pit_histogram",
     "positive",
+    "scale_by_gauss_newton",
+    "scale_by_natural_gradient",
     "source_link",
     "student_t_log_prob",
     *families.__all__,

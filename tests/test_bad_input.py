@@ -28,7 +28,7 @@ def test_wrong_natural_shape_names_family_and_shapes(case: Case) -> None:
         jax.jit(expfam.nll)(family, eta, x)
     with pytest.raises(ValueError, match="expectation parameters must have shape"):
         expfam.cross_entropy(family, natural(case), (jnp.zeros(family.num_natural + 2), 0.0))
-    with pytest.raises(TypeError, match="a target is an expfam.Target or a"):  # never guessed from a bare array
+    with pytest.raises(TypeError, match=r"a target is an expfam\.Target or a"):  # never guessed from a bare array
         expfam.cross_entropy(family, natural(case), jnp.zeros(family.num_natural))
 
 

@@ -77,7 +77,7 @@ def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array) -> dic
         "g": family.log_normalizer(eta),
         "g_other": family.log_normalizer(eta_other),
         "kl": expfam.kl_divergence(family, eta, eta_other),
-        "bregman_natural": expfam.bregman_divergence(family, eta_other, eta),
+        "bregman_natural": expfam.bregman_divergence(family, eta, eta_other),
         "bregman_expectation": expfam.bregman_divergence(family, chi, chi_other, coordinates="expectation"),
         "bregman_self": expfam.bregman_divergence(family, eta, eta),
     }

@@ -131,7 +131,7 @@ def test_damping_solves_the_damped_system(dtype):
     damped = family.fisher(eta) + 0.1 * jnp.eye(2, dtype=dtype)[None]
     assert_close(jnp.einsum("bij,bj->bi", damped, u), g, dtype, loose=10)
     with pytest.raises(ValueError, match="damping"):
-        expfam.natural_gradient(family, damping=-1.0)
+        expfam.scale_by_natural_gradient(family, damping=-1.0)
 
 
 def test_pytree_of_families_under_jit():
@@ -160,7 +160,7 @@ def test_pytree_of_families_under_jit():
         p, s = step(p, s)
         assert float(loss(p)) < float(loss(params))
     with pytest.raises(ValueError, match="needs the parameters"):
-        expfam.natural_gradient(families).update(params, optax.EmptyState())
+        expfam.scale_by_natural_gradient(families).update(params, optax.EmptyState())
 
 
 def _mlp(params, x):
@@ -219,7 +219,7 @@ def test_fisher_scoring_on_linear_model_matches_irls(family, kind, x64):
     def loss(beta):
         return jnp.mean(expfam.cross_entropy(family, predict(beta), (chi, elc)))
 
-    optimizer = optax.chain(expfam.gauss_newton_natural_gradient(family, damping=0.0, max_steps=3), optax.scale(-1.0))
+    optimizer = expfam.gauss_newton_descent(family, learning_rate=1.0, damping=0.0, max_steps=3)
     beta = jnp.zeros(3)
     state = optimizer.init(beta)
     for _ in range(12):

@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from expfam._core.family import ExponentialFamily, as_float, inner, is_concrete, with_value
+from expfam._core.family import ExponentialFamily, as_float, checks_inputs, inner, is_concrete, with_value
 from expfam._core.target import Target
 
 Array = jax.Array
@@ -62,6 +62,7 @@ def broadcast_target(eta: Array, target: Target, *extra_batch: tuple[int, ...]) 
     )
 
 
+@checks_inputs
 def cross_entropy(family: ExponentialFamily, eta: Any, target: Any) -> Array:
     """Cross-entropy H(p, q) of a target p against the model q = q(. | eta).
 
@@ -80,6 +81,7 @@ def cross_entropy(family: ExponentialFamily, eta: Any, target: Any) -> Array:
     return family.cross_entropy_of(*broadcast_target(eta, target))
 
 
+@checks_inputs
 def nll(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     """Negative log-likelihood ``-log q(x | eta)``: the cross-entropy of the sample x (+inf outside the support)."""
     family = check_family(family)
@@ -91,6 +93,7 @@ def log_prob(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     return -nll(family, eta, x)
 
 
+@checks_inputs
 def entropy(family: ExponentialFamily, eta: Any) -> Array:
     """Entropy H(q) = H(q, q) = -eta . g'(eta) + g(eta) - E_q[log h], its value from ``stable_entropy``
     where the family has one."""
@@ -100,6 +103,7 @@ def entropy(family: ExponentialFamily, eta: Any) -> Array:
     return _with_value(family, generic, "stable_entropy", eta)
 
 
+@checks_inputs
 def distribution_cross_entropy(family: ExponentialFamily, eta_p: Any, eta_q: Any) -> Array:
     """H(p, q) between two members: ``cross_entropy(family, eta_q, family.distribution_target(eta_p))``.
 
@@ -109,6 +113,7 @@ def distribution_cross_entropy(family: ExponentialFamily, eta_p: Any, eta_q: Any
     return family.cross_entropy_of(*broadcast_target(family.check_natural(eta_q), family.distribution_target(eta_p)))
 
 
+@checks_inputs
 def kl_divergence(family: ExponentialFamily, eta_p: Any, eta_q: Any) -> Array:
     """KL(p || q) as the Bregman divergence of g: ``g(eta_q) - g(eta_p) - (eta_q - eta_p) . chi_p``.
 
@@ -124,6 +129,7 @@ def kl_divergence(family: ExponentialFamily, eta_p: Any, eta_q: Any) -> Array:
     return _with_value(family, generic, "stable_kl", eta_p, eta_q)
 
 
+@checks_inputs
 def fit(family: ExponentialFamily, x: Any, weights: Any = None) -> Array:
     """Maximum-likelihood natural parameters of i.i.d. samples x (batch axis 0).
 

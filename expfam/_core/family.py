@@ -30,6 +30,10 @@ is signalled):
 Speed paths override the template method ``cross_entropy_of(eta, target)`` and are then
 responsible for value and derivative; the test battery checks them like everything else.
 
+Inputs are checked once per call: the public methods that take natural parameters
+(``CHECKED_METHODS``) check them as the free functions do (trailing size; eagerly, the natural
+domain), unless they run inside another expfam call that has checked them already.
+
 Everything else is derived here. ``log_normalizer`` wraps the formula in a custom JVP whose
 tangent is ``expectation(eta) . d_eta``, so every loss built on it differentiates exactly;
 ``autodiff_expectation`` and ``autodiff_fisher`` (autodiff of the formula) stay as references.
@@ -43,9 +47,11 @@ benchmarks.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, NamedTuple
 
 import jax
@@ -102,6 +108,60 @@ def iterative(solve: Callable[[Any, Array], Array]) -> Callable[[Any, Array], Ar
     return solve
 
 
+#: Set while an expfam call whose inputs are checked runs: the methods it calls do not check again.
+_INPUTS_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("expfam_inputs_checked", default=False)
+
+
+@contextlib.contextmanager
+def inputs_checked() -> Iterator[None]:
+    """Run the body as a call whose inputs are already checked."""
+    token = _INPUTS_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _INPUTS_CHECKED.reset(token)
+
+
+def checks_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a free function that checks its own inputs: the methods it calls do not check again."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with inputs_checked():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _checking(method: Callable[..., Any], position: int, check: str) -> Callable[..., Any]:
+    """``method`` with its argument at ``position`` (after self) checked by ``self.<check>`` first."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _INPUTS_CHECKED.get():
+            return method(self, *args, **kwargs)
+        args = (*args[:position], getattr(self, check)(args[position]), *args[position + 1 :])
+        with inputs_checked():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+#: The public methods that check their inputs: name -> (argument position after self, check).
+CHECKED_METHODS = {
+    "expectation": (0, "check_natural"),
+    "fisher": (0, "check_natural"),
+    "log_normalizer": (0, "check_natural"),
+    "expected_log_carrier": (0, "check_natural"),
+    "source_from_natural": (0, "check_natural"),
+    "autodiff_expectation": (0, "check_natural"),
+    "autodiff_fisher": (0, "check_natural"),
+    "sample": (1, "check_natural"),
+    "natural_from_expectation": (0, "check_expectation"),
+    "distribution_target": (0, "check_natural"),
+}
+
+
 class ExponentialFamily:
     """Base of every family; the module docstring is the contract a subclass follows."""
 
@@ -111,6 +171,9 @@ class ExponentialFamily:
         super().__init_subclass__(**kwargs)
         jax.tree_util.register_static(cls)
         registry.register(cls)
+        for name, (position, check) in CHECKED_METHODS.items():
+            if name in vars(cls):
+                setattr(cls, name, _checking(vars(cls)[name], position, check))
 
     # -- required ------------------------------------------------------------------------
     @property
@@ -269,7 +332,6 @@ class ExponentialFamily:
 
     def distribution_target(self, eta_p: Any) -> Target:
         """A distribution p = q(. | eta_p) as a target: ``Target(g'(eta_p), E_p[log h], natural=eta_p)``."""
-        eta_p = self.check_natural(eta_p)
         return Target(self.expectation(eta_p), self.expected_log_carrier(eta_p), natural=eta_p)
 
     # -- checks ------------------------------------------------------------------------
@@ -366,3 +428,7 @@ def _log_normalizer_jvp(
     (eta,), (eta_dot,) = primals, tangents
     value = family.log_normalizer_formula(eta)
     return value, jnp.sum(family.expectation(eta) * eta_dot, axis=-1)
+
+
+for _name, (_position, _check) in CHECKED_METHODS.items():
+    setattr(ExponentialFamily, _name, _checking(getattr(ExponentialFamily, _name), _position, _check))

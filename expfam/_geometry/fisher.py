@@ -115,29 +115,35 @@ def dual_potential(family: ExponentialFamily, chi: Any) -> Array:
     return _dual_potential(family, family.check_expectation(chi))
 
 
-def bregman_divergence(family: ExponentialFamily, a: Any, b: Any, coordinates: Coordinates = "natural") -> Array:
-    """Bregman divergence ``B(a, b) = f(a) - f(b) - (a - b) . f'(b)`` of the family's potential.
+def bregman_divergence(family: ExponentialFamily, p: Any, q: Any, coordinates: Coordinates = "natural") -> Array:
+    """``KL(p || q)`` as the Bregman divergence of the family's potential, in either coordinates.
 
-    With ``coordinates="natural"`` the potential is g and a, b are natural parameters;
-    ``B_g(eta_a, eta_b) = KL(q_b || q_a)``. With ``coordinates="expectation"`` it is the dual
-    potential g* on expectation parameters; ``B_{g*}(chi_a, chi_b) = KL(q_a || q_b)``. The two
-    are dual: ``B_g(eta_a, eta_b) = B_{g*}(chi_b, chi_a)``.
+    The Bregman divergence of a convex potential f is ``B_f(a, b) = f(a) - f(b) - (a - b) . f'(b)``.
+    With ``coordinates="natural"`` p and q are natural parameters and the potential is the
+    log-normalizer g: the result is ``B_g(eta_q, eta_p) = g(eta_q) - g(eta_p) - (eta_q - eta_p) . chi_p``.
+    With ``coordinates="expectation"`` they are expectation parameters and the potential is the
+    dual potential g*: the result is ``B_{g*}(chi_p, chi_q) = g*(chi_p) - g*(chi_q) - (chi_p - chi_q) . eta_q``.
+    The two are dual (``B_g(eta_q, eta_p) = B_{g*}(chi_p, chi_q)``), so both equal
+    ``KL(p || q)``, like ``kl_divergence(family, eta_p, eta_q)``.
 
     Args:
         family: the exponential family.
-        a, b: parameters in the chosen coordinates, shape (..., M), batch axes broadcast.
+        p, q: the two distributions' parameters in the chosen coordinates, shape (..., M),
+            batch axes broadcast.
         coordinates: ``"natural"`` or ``"expectation"``.
 
     Returns:
-        The divergence, shape (...), non-negative.
+        ``KL(p || q)``, shape (...), non-negative.
     """
     potential: Callable[[Array], Array]
     gradient: Callable[[Array], Array]
     if coordinates == "natural":
-        a, b = _broadcast(family.check_natural(a), family.check_natural(b))
+        p, q = _broadcast(family.check_natural(p), family.check_natural(q))
+        a, b = q, p  # B_g(eta_q, eta_p)
         potential, gradient = family.log_normalizer, family.expectation
     elif coordinates == "expectation":
-        a, b = _broadcast(family.check_expectation(a), family.check_expectation(b))
+        p, q = _broadcast(family.check_expectation(p), family.check_expectation(q))
+        a, b = p, q  # B_{g*}(chi_p, chi_q)
         potential, gradient = functools.partial(dual_potential, family), family.natural_from_expectation
     else:
         raise ValueError(f"coordinates must be 'natural' or 'expectation', got {coordinates!r}")

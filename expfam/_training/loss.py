@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam._core.cross_entropy import as_target, broadcast_target, check_family
-from expfam._core.family import ExponentialFamily, as_float
+from expfam._core.family import ExponentialFamily, as_float, checks_inputs
 from expfam._core.target import Target
 
 Array = jax.Array
@@ -59,6 +59,7 @@ def loss(family: ExponentialFamily, link: Callable[[Array], Array] | None = None
     family = check_family(family)
     link_fn = family.link if link is None else link
 
+    @checks_inputs
     def fn(outputs: Any, targets: Any, *, weights: Any = None, where: Any = None) -> Array:
         outputs = as_float(outputs)
         if outputs.ndim == 0 or (link is None and outputs.shape[-1] != family.num_natural):
