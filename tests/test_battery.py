@@ -77,7 +77,7 @@ def in_mode(mode: str, fn: Any, family: expfam.ExponentialFamily, *batched: jax.
 
 
 def test_every_family_has_a_reference() -> None:
-    missing = {type(entry.family).__name__ for entry in expfam.catalogue()} - set(REFERENCES)
+    missing = {type(entry.family).__name__ for entry in expfam.catalogue() if type(entry.family) not in REFERENCES}
     assert not missing, f"add rows to tests/registry.py for {sorted(missing)}"
 
 

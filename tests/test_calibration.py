@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, draws
+from registry import ENTRY_CASES, case_ids, scipy_distribution
 from scipy import stats
 
 import expfam
@@ -52,3 +53,17 @@ def test_no_cdf_for_categorical():
     family = expfam.Categorical(3)
     assert not family.provides("cdf")
     assert expfam.pit(family, jnp.zeros((2, 3)), jnp.asarray([0, 1]), jax.random.key(0)) is None
+
+
+CDF_CASES = [c for c in ENTRY_CASES if c.family.provides("cdf") and c.reference.scipy is not None]
+
+
+@pytest.mark.parametrize("case", CDF_CASES, ids=case_ids(CDF_CASES))
+def test_every_cdf_matches_scipy_at_draws(case, x64):
+    """Every catalogue family with a ``cdf``, at its first example, in float64, at draws and their neighbours."""
+    family = case.family
+    eta = family.natural_from_source(**{k: jnp.asarray(v) for k, v in case.source.items()})
+    x = jnp.concatenate([draws(family, eta, 32), draws(family, eta, 8) - 1.0])
+    value = jax.jit(family.cdf)(jnp.broadcast_to(eta, x.shape + eta.shape), x)
+    expected = scipy_distribution(family, case.source).cdf(np.asarray(x))
+    assert_close(value, expected, "float64", loose=100, floor=1.0)

@@ -60,7 +60,7 @@ class BetaPrime(ExponentialFamily):
                 {"alpha": 2.0, "beta": 3.0},
                 {"alpha": 0.5, "beta": 4.0},
                 {"alpha": 50.0, "beta": 20.0},
-                {"alpha": 0.3, "beta": 0.7},
+                {"alpha": 0.6, "beta": 0.9},
             ),
         ),
     )

@@ -37,8 +37,8 @@ def log_normalizer_minus_inner(eta: Array, chi: Array) -> Array:
     """``g(eta) - chi . eta`` for a probability vector chi, as ``-sum_k chi_k (eta_k - g(eta))``.
 
     The two agree wherever ``sum_k chi_k = 1`` (every expectation parameter); the second is one
-    reduction over the classes after ``g``, which XLA:CPU runs ~4x faster than the separate
-    reductions of ``g - chi . eta`` (bench/losses.py, soft targets, 16384 x 1000). Derivatives
+    reduction over the classes after ``g`` rather than the two of ``g - chi . eta`` (timings in
+    bench/results/losses_cpu.md). Derivatives
     are those of ``g(eta) - chi . eta`` (custom JVP): ``softmax(eta) - chi`` in eta, ``-eta`` in chi.
     """
     return -jnp.sum(chi * (eta - _logsumexp(eta)), axis=-1)
@@ -148,7 +148,7 @@ class Categorical(ExponentialFamily):
 
     def cross_entropy_of(self, eta: Array, target: Target) -> Array:
         """Speed paths, exact in value and derivative: a label's logit gathered (no one-hot product:
-        4x faster on XLA:CPU at 16384 x 1000) and, for probability vectors, ``-chi . (eta - g)``
+        see bench/results/losses_cpu.md) and, for probability vectors, ``-chi . (eta - g)``
         in one reduction; the base template for distribution targets."""
         if target.natural is not None:
             return super().cross_entropy_of(eta, target)

@@ -26,7 +26,8 @@ negative). Start: ``p0 = 2 D (1 - 2 D / 3 + 2 D^2 / 9)`` (the reverted series of
 Expected log carrier. With Frullani's ``log x = int_0^inf (e^-t - e^(-x t)) dt / t`` and the
 generating function ``E[e^(-x t)] = L(p e^-t) / L(p)``,
 ``E[log x] = int_0^inf e^-t (s(p) - s(p e^-t)) / (1 + s(p)) dt / t`` (the integrand is
-``(E[x] - 1) t + O(t^2)`` at 0 and ``O(e^-t)`` at infinity). The integral is taken over
+``(E[x] - 1) t + O(t^2)`` at 0 and ``O(e^-t)`` at infinity; ``s(p) / (1 + s(p))`` is taken out of
+the integral, so that it does not underflow for tiny p). The integral is taken over
 ``sigma = log t`` by the trapezoid rule on ``NODES`` nodes over
 ``[log(1 - p) - 39, log 40]`` (beyond these ends the integrand is below ``e^-39`` of the result);
 for this analytic, exponentially decaying integrand the rule converges geometrically (step at most
@@ -165,8 +166,9 @@ class Logarithmic(ExponentialFamily):
 
     def fisher(self, eta: Array) -> Array:
         """``Var[x] = s E[x]^2``."""
-        mean = self.expectation(eta)
-        return (_excess(eta) * mean * mean)[..., None]
+        s = _excess(eta)
+        mean = 1.0 / (-jnp.expm1(eta) * (1.0 + s))
+        return (s * mean * mean)[..., None]
 
     @iterative
     def solve_natural(self, chi: Array) -> Array:
@@ -213,9 +215,12 @@ class Logarithmic(ExponentialFamily):
         low = special.log1mexp(log_p) - _TAIL
         sigma, step = _trapezoid_nodes(low, jnp.full_like(low, math.log(_T_MAX)))
         t = jnp.exp(sigma)
-        s = _excess(log_p)[..., None]
-        integrand = jnp.exp(-t) * (s - _excess(log_p[..., None] - t)) / (1.0 + s)
-        return -_trapezoid(integrand, step)
+        s = _excess(log_p)
+        # s(p) factored out, so that tiny p (s ~ p / 2 near the smallest normal number) does not
+        # underflow inside the integral.
+        safe = jnp.where(s > 0, s, 1.0)[..., None]
+        integrand = jnp.exp(-t) * (1.0 - _excess(log_p[..., None] - t) / safe)
+        return -_trapezoid(integrand, step) * (s / (1.0 + s))
 
     def link(self, raw: Array) -> Array:
         """``eta = -positive(raw)``: the log probability, below 0."""
