@@ -92,7 +92,7 @@ def _expfam(
             eta64 = np.asarray(family.natural_from_source(**{k: jnp.asarray(v) for k, v in source(d).items()}))
         eta = jnp.asarray(eta64, F32)
         x = jnp.asarray(d[x_key]) if d[x_key].dtype.kind == "i" else jnp.asarray(d[x_key], F32)
-        return (eta, *family.target(x))
+        return eta, family.target(x)
 
     def raw(d: Data) -> tuple[Any, ...]:
         eta = prepared(d)[0]
@@ -103,7 +103,7 @@ def _expfam(
             "expfam",
             "cross_entropy, prepared target",
             prepared,
-            lambda e, c, l: _mean(expfam.cross_entropy(family, e, (c, l))),
+            lambda e, t: _mean(expfam.cross_entropy(family, e, t)),
         ),
         Impl("expfam", "nll(x)", raw, lambda e, x: _mean(expfam.nll(family, e, x))),
     ]

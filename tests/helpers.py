@@ -44,6 +44,16 @@ def first_examples() -> list[tuple[Any, dict[str, Any]]]:
     return list(first.values())
 
 
+#: The families that also run eagerly and under vmap (a scalar event, a vector, a matrix, labels):
+#: every mode traces the same math, and each mode compiles it afresh (eagerly, primitive by primitive).
+REPRESENTATIVES = ("Gamma", "Dirichlet", "Wishart", "Categorical")
+
+
+def representative(family: Any) -> bool:
+    """Whether ``family`` is one of the ``REPRESENTATIVES``, checked in every mode."""
+    return type(family).__name__ in REPRESENTATIVES
+
+
 #: Every test draws from one compiled sampler per family, dtype and parameter shape: the first n
 #: of this many draws (a sampler with a Gamma rejection loop compiles in ~2 s, once per sample
 #: shape; drawing more and slicing costs milliseconds).

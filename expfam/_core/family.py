@@ -265,13 +265,12 @@ class ExponentialFamily:
         ``stable_kl``). An out-of-support target (``elc = -inf``) gives +inf. A speed path
         overrides this method and is responsible for value and derivative.
         """
-        generic = self.log_normalizer(eta) - inner(target.chi, eta) - target.elc
-        stable = None
         if target.sample is not None and self.provides("stable_nll"):
-            stable = self.stable_nll(eta, target.sample)
+            value = _stable_cross_entropy(self, "sample", eta, target.chi, target.elc, target.sample)
         elif target.natural is not None and (self.provides("stable_entropy") or self.provides("stable_kl")):
-            stable = self.entropy_value(target.natural) + self.kl_value(target.natural, eta)
-        value = generic if stable is None else with_value(generic, stable)
+            value = _stable_cross_entropy(self, "natural", eta, target.chi, target.elc, target.natural)
+        else:
+            value = self.log_normalizer(eta) - inner(target.chi, eta) - target.elc
         return jnp.where(jnp.isneginf(target.elc), jnp.inf, value)
 
     def entropy_value(self, eta: Array) -> Array:
@@ -414,6 +413,28 @@ def broadcast_to_draws(shape: tuple[int, ...], *params: Array) -> tuple[Array, .
     Explicit, so that ``sample(key, eta, shape)`` never relies on rank promotion.
     """
     return tuple(jnp.broadcast_to(p, shape + p.shape) for p in params)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _stable_cross_entropy(
+    family: ExponentialFamily, kind: str, eta: Array, chi: Array, elc: Array, data: Array
+) -> Array:
+    """The cross-entropy's value from the value protocol (one pass: nothing generic is evaluated
+    for the value), with the generic exact derivative (custom JVP): ``(g'(eta) - chi) . d_eta -
+    eta . d_chi - d_elc``; ``data`` (the sample, or eta_p of a distribution) has no derivative of
+    its own (its effect on chi and elc carries it)."""
+    if kind == "sample":
+        return family.stable_nll(eta, data)
+    return family.entropy_value(data) + family.kl_value(data, eta)
+
+
+@_stable_cross_entropy.defjvp
+def _stable_cross_entropy_jvp(
+    family: ExponentialFamily, kind: str, primals: tuple[Array, ...], tangents: tuple[Array, ...]
+) -> tuple[Array, Array]:
+    (eta, chi, elc, data), (eta_dot, chi_dot, elc_dot, _) = primals, tangents
+    value = _stable_cross_entropy(family, kind, eta, chi, elc, data)
+    return value, inner(family.expectation(eta) - chi, eta_dot) - inner(eta, chi_dot) - elc_dot
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
