@@ -14,18 +14,19 @@ Documented range: ``1e-4 <= a, b <= 1e6``. A float32 sample that rounds to exact
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from expfam._core import constraints, supports
-from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
+from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, iterative
 from expfam.families import dirichlet
 
 
 @dataclasses.dataclass(frozen=True)
 class Beta(ExponentialFamily):
-    catalogue = (
+    catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         (
             {},
             (

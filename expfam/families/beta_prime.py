@@ -31,14 +31,11 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc
 
-from expfam._core import constraints, supports
-from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
+from expfam._core import supports
+from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
 from expfam.families import dirichlet
 from expfam.families.beta import Beta
-
-#: The Beta family whose math this one shares (its natural parameters are the same).
-_BETA = Beta()
 
 
 def _log_odds_parts(x: Array) -> tuple[Array, Array]:
@@ -52,7 +49,10 @@ def _log_odds_parts(x: Array) -> tuple[Array, Array]:
 
 
 @dataclasses.dataclass(frozen=True)
-class BetaPrime(ExponentialFamily):
+class BetaPrime(Beta):
+    """Shares the Beta's natural parameters, g, expectation, Fisher, inverse map, natural domain,
+    canonical link, source parameters and KL (all inherited); the sample space is what differs."""
+
     catalogue = (
         (
             {},
@@ -68,36 +68,6 @@ class BetaPrime(ExponentialFamily):
     @property
     def support(self) -> supports.Support:
         return supports.Positive()
-
-    @property
-    def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("alpha", constraints.positive), SourceParameter("beta", constraints.positive))
-
-    @property
-    def num_natural(self) -> int:
-        return 2
-
-    def natural_from_source(self, *, alpha: Array, beta: Array) -> Array:
-        alpha, beta = jnp.broadcast_arrays(jnp.asarray(alpha), jnp.asarray(beta))
-        return jnp.stack([alpha, beta], axis=-1)
-
-    def source_from_natural(self, eta: Array) -> dict[str, Array]:
-        return {"alpha": eta[..., 0], "beta": eta[..., 1]}
-
-    def log_normalizer_formula(self, eta: Array) -> Array:
-        return _BETA.log_normalizer_formula(eta)
-
-    def expectation(self, eta: Array) -> Array:
-        """``(E[log(x / (1 + x))], -E[log1p(x)])``, the Beta's ``(E[log u], E[log(1 - u)])``."""
-        return _BETA.expectation(eta)
-
-    def fisher(self, eta: Array) -> Array:
-        return _BETA.fisher(eta)
-
-    @iterative
-    def solve_natural(self, chi: Array) -> Array:
-        """The Beta's solver: the expectation parameters are the same functions of eta."""
-        return _BETA.solve_natural(chi)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
         """The Beta's cancellation-free ``nll`` (``dirichlet.nll``) at ``u = x / (1 + x)``, plus
@@ -140,12 +110,8 @@ class BetaPrime(ExponentialFamily):
         tiny = (special.lbeta(a_s, b_s) + (a_s + b_s) * digamma(a_s + b_s + 1.0) - (a_s - 1.0) * digamma(a_s + 1.0)
                 - (b_s + 1.0) * digamma(b_s + 1.0) + 1.0 + (a_s - b_s) / (a_s * b_s))  # fmt: skip
         safe = jnp.where(small[..., None], 1.0, eta)
-        general = _BETA.stable_entropy(safe) - 2.0 * _BETA.expectation(safe)[..., 1]
+        general = super().stable_entropy(safe) - 2.0 * self.expectation(safe)[..., 1]
         return jnp.where(small, tiny, general)
-
-    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
-        """The Beta's KL (``dirichlet.kl_divergence``): KL is invariant under ``x -> x / (1 + x)``."""
-        return _BETA.stable_kl(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack(_log_odds_parts(x), axis=-1)
@@ -153,17 +119,10 @@ class BetaPrime(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x)
 
-    def is_natural_valid(self, eta: Array) -> Array:
-        return _BETA.is_natural_valid(eta)
-
     def expected_log_carrier(self, eta: Array) -> Array:
         """``-E[log x] = E[log(1 - u)] - E[log u]`` (each from the Beta's stable expectation)."""
-        chi = _BETA.expectation(eta)
+        chi = self.expectation(eta)
         return chi[..., 1] - chi[..., 0]
-
-    def link(self, raw: Array) -> Array:
-        """``(positive(raw_1), positive(raw_2))``: both shapes softplus + tiny."""
-        return constraints.positive(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """``x = G_a / G_b`` for independent ``G_a ~ Gamma(a)``, ``G_b ~ Gamma(b)``, from their
