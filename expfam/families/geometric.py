@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 
-from expfam._core import constraints, supports
-from expfam._core.family import Array, SourceParameter
+from expfam._core import supports
+from expfam._core.family import Array
 from expfam.families.negative_binomial import NegativeBinomialBase
 
 
@@ -26,10 +26,6 @@ class Geometric(NegativeBinomialBase):
     @property
     def support(self) -> supports.Support:
         return supports.Counts()
-
-    @property
-    def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability),)
 
     def log_carrier(self, x: Array) -> Array:
         return jnp.zeros_like(x)

@@ -47,9 +47,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam._core import constraints, supports
-from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
+from expfam._core import supports
+from expfam._core.family import Array, broadcast_to_draws, iterative
 from expfam._numerics import iterate, special
+from expfam.families._log_probability import LogProbability
 
 #: Trapezoid nodes of the expected-log-carrier and CDF integrals (see the module docstring).
 NODES = 256
@@ -130,26 +131,12 @@ def _initial(chi: Array) -> Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Logarithmic(ExponentialFamily):
+class Logarithmic(LogProbability):
     catalogue = (({}, ({"probability": 0.3}, {"probability": 0.9}, {"probability": 1e-3}, {"probability": 0.999})),)
 
     @property
     def support(self) -> supports.Support:
         return PositiveCounts()
-
-    @property
-    def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability),)
-
-    @property
-    def num_natural(self) -> int:
-        return 1
-
-    def natural_from_source(self, *, probability: Array) -> Array:
-        return jnp.log(jnp.asarray(probability))[..., None]
-
-    def source_from_natural(self, eta: Array) -> dict[str, Array]:
-        return {"probability": jnp.exp(eta[..., 0])}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         """``log(-log1mexp(eta))``, as ``eta + log1p(s)`` with the series excess for ``p <= 1/2``."""
@@ -206,9 +193,6 @@ class Logarithmic(ExponentialFamily):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x)
 
-    def is_natural_valid(self, eta: Array) -> Array:
-        return (eta[..., 0] < 0) & (eta[..., 0] > -jnp.inf)
-
     def expected_log_carrier(self, eta: Array) -> Array:
         """``-E[log x]`` by the trapezoid rule of the module docstring."""
         log_p = eta[..., 0]
@@ -221,10 +205,6 @@ class Logarithmic(ExponentialFamily):
         safe = jnp.where(s > 0, s, 1.0)[..., None]
         integrand = jnp.exp(-t) * (1.0 - _excess(log_p[..., None] - t) / safe)
         return -_trapezoid(integrand, step) * (s / (1.0 + s))
-
-    def link(self, raw: Array) -> Array:
-        """``eta = -positive(raw)``: the log probability, below 0."""
-        return constraints.negative(raw)
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Kemp's mixture: ``x = 1 + floor(log V / log q)`` with ``q = 1 - (1 - p)^U``, U, V uniform.

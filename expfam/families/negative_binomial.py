@@ -29,9 +29,10 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam._core import constraints, supports
-from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._core import supports
+from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
+from expfam.families._log_probability import LogProbability
 from expfam.families.binomial import regularized_beta
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
@@ -40,20 +41,10 @@ _TAIL_DECADES = 39.0
 _T_MAX = 40.0
 
 
-class NegativeBinomialBase(ExponentialFamily):
+class NegativeBinomialBase(LogProbability):
     """The negative binomial's math for a subclass that provides ``r`` (a field or a constant)."""
 
     r: float
-
-    @property
-    def num_natural(self) -> int:
-        return 1
-
-    def natural_from_source(self, *, probability: Array) -> Array:
-        return jnp.log(jnp.asarray(probability))[..., None]
-
-    def source_from_natural(self, eta: Array) -> dict[str, Array]:
-        return {"probability": jnp.exp(eta[..., 0])}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         return -self.r * special.log1mexp(eta[..., 0])
@@ -73,9 +64,6 @@ class NegativeBinomialBase(ExponentialFamily):
 
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x + self.r) - special.lbeta(jnp.full_like(x, self.r), x + 1.0)
-
-    def is_natural_valid(self, eta: Array) -> Array:
-        return eta[..., 0] < 0
 
     def expected_log_carrier(self, eta: Array) -> Array:
         r = self.r
@@ -108,10 +96,6 @@ class NegativeBinomialBase(ExponentialFamily):
         value = regularized_beta(r, jnp.maximum(count, 0.0) + 1.0, -jnp.expm1(log_p), jnp.exp(log_p))
         return jnp.where(count >= 0, value, 0.0)
 
-    def link(self, raw: Array) -> Array:
-        """``eta = -positive(raw)``: the log event probability, below 0."""
-        return constraints.negative(raw)
-
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Gamma-Poisson mixture: ``lambda ~ Gamma(r, scale p / (1 - p))``, ``x ~ Poisson(lambda)``."""
         (log_p,) = broadcast_to_draws(shape, eta[..., 0])
@@ -132,10 +116,6 @@ class NegativeBinomial(NegativeBinomialBase):
     @property
     def support(self) -> supports.Support:
         return supports.Counts()
-
-    @property
-    def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability),)
 
     def __post_init__(self) -> None:
         if not self.r > 0:
