@@ -49,6 +49,21 @@ def _family_of(item: pytest.Item) -> object | None:
 SLOW_MODULES = {"test_accuracy", "test_examples", "test_fit_cli", "test_sharding", "test_calibration"}
 
 
+_last_family: list[type] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Free JAX's compiled programs when a worker moves on to another family: nothing compiled
+    for one family serves the next, and a worker that kept every program of the suite (thousands
+    of executables, each with its own code mappings) was seen to abort inside XLA's compiler."""
+    family = _family_of(item)
+    if family is None:
+        return
+    if _last_family and _last_family[0] is not type(family):
+        jax.clear_caches()
+    _last_family[:] = [type(family)]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--family", action="append", default=[], help="only the tests of this family class (repeatable)")
 
