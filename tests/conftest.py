@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import jax
@@ -51,15 +52,26 @@ SLOW_MODULES = {"test_accuracy", "test_examples", "test_fit_cli", "test_sharding
 
 _last_family: list[type] = []
 
+#: A worker frees JAX's compiled programs when it moves on to another family once its process has
+#: this many memory mappings: every executable maps its own code, and a worker that kept every
+#: program of the suite approached the kernel's limit (vm.max_map_count, 65530 by default) and
+#: aborted inside XLA's compiler. Below it, programs shared by families (eager primitives) stay.
+MAX_MAPPINGS = 25_000
+
+
+def _mappings() -> int:
+    try:
+        with open(f"/proc/{os.getpid()}/maps") as maps:
+            return sum(1 for _ in maps)
+    except OSError:  # not Linux
+        return 0
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Free JAX's compiled programs when a worker moves on to another family: nothing compiled
-    for one family serves the next, and a worker that kept every program of the suite (thousands
-    of executables, each with its own code mappings) was seen to abort inside XLA's compiler."""
     family = _family_of(item)
     if family is None:
         return
-    if _last_family and _last_family[0] is not type(family):
+    if _last_family and _last_family[0] is not type(family) and _mappings() > MAX_MAPPINGS:
         jax.clear_caches()
     _last_family[:] = [type(family)]
 

@@ -24,7 +24,8 @@ is signalled):
 
 * the value protocol: ``stable_nll``, ``stable_entropy``, ``stable_kl`` give cancellation-free
   VALUES of those quantities; the engine takes them on every route, while the derivatives stay the
-  generic exact ones;
+  generic exact ones. ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data
+  a prepared target carries, so that what depends on x alone is computed once;
 * ``cdf(eta, x)`` for univariate families.
 
 Speed paths override the template method ``cross_entropy_of(eta, target)`` and are then
@@ -235,9 +236,16 @@ class ExponentialFamily:
         raise NotImplementedError
 
     # -- optional ------------------------------------------------------------------------
-    def stable_nll(self, eta: Array, x: Array) -> Array:
-        """Value protocol: ``-log q(x | eta)`` for x inside the support (one broadcast batch)."""
+    def stable_nll(self, eta: Array, data: Array) -> Array:
+        """Value protocol: ``-log q(x | eta)`` for x inside the support, from ``data = sample_data(x)``
+        (one broadcast batch)."""
         raise NotImplementedError
+
+    def sample_data(self, x: Array) -> Array:
+        """What ``stable_nll`` reads of a sample x inside the support: x itself unless a family
+        precomputes per-row terms (shape ``batch + event_shape``, or ``batch + (k,)`` for a
+        scalar-event family)."""
+        return x
 
     def stable_entropy(self, eta: Array) -> Array:
         """Value protocol: the entropy of ``q(. | eta)``."""
@@ -316,7 +324,7 @@ class ExponentialFamily:
         return self.solve_natural(chi)
 
     def target(self, x: Any) -> Target:
-        """A sample as a cross-entropy target: ``Target(T(x), log h(x), sample=x)``.
+        """A sample as a cross-entropy target: ``Target(T(x), log h(x), sample=sample_data(x))``.
 
         Outside the support the target is ``(T(point), -inf, point)`` with ``point`` the
         support's safe point, so the loss is +inf (log-probability -inf) and never NaN.
@@ -327,7 +335,7 @@ class ExponentialFamily:
         inside_event = inside.reshape(inside.shape + (1,) * len(support.event_shape))
         x_safe = jnp.where(inside_event, x, jnp.asarray(support.point, x.dtype))
         log_h = jnp.where(inside, self.log_carrier(x_safe), -jnp.inf)
-        return Target(self.sufficient_statistics(x_safe), log_h, sample=x_safe)
+        return Target(self.sufficient_statistics(x_safe), log_h, sample=self.sample_data(x_safe))
 
     def distribution_target(self, eta_p: Any) -> Target:
         """A distribution p = q(. | eta_p) as a target: ``Target(g'(eta_p), E_p[log h], natural=eta_p)``."""

@@ -53,9 +53,15 @@ class Poisson(ExponentialFamily):
     def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi)
 
-    def stable_nll(self, eta: Array, x: Array) -> Array:
-        """``-log p(x)`` from ``special.poisson_log_pmf`` (Loader's form: no ``x log rate`` terms)."""
-        return -special.poisson_log_pmf(x, jnp.exp(eta[..., 0]))
+    def sample_data(self, x: Array) -> Array:
+        """``(x, c(x))`` with the part of ``-log p(x)`` that depends on x alone, computed once per
+        prepared target: ``c = 1/2 log(2 pi x) + delta(x)`` (``delta`` the Stirling remainder; 0 at 0)."""
+        return jnp.stack([x, special.poisson_count_term(x)], axis=-1)
+
+    def stable_nll(self, eta: Array, data: Array) -> Array:
+        """``-log p(x)`` in Loader's saddle-point form (``special.poisson_log_pmf``: no ``x log rate``
+        terms), with its x-only term read from ``data``."""
+        return -special.poisson_log_pmf(data[..., 0], jnp.exp(eta[..., 0]), data[..., 1])
 
     def stable_entropy(self, eta: Array) -> Array:
         """``special.poisson_entropy``: a sum of positive terms, or its asymptotic expansion."""
