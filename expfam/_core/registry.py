@@ -32,11 +32,3 @@ class Entry(NamedTuple):
 def catalogue() -> tuple[Entry, ...]:
     """Every catalogue row of every registered family, configured."""
     return tuple(Entry(cls(**config), points) for cls in family_classes() for config, points in vars(cls)["catalogue"])
-
-
-def family_class(name: str) -> type:
-    """The registered family class called ``name``."""
-    classes = {cls.__name__: cls for cls in family_classes()}
-    if name not in classes:
-        raise ValueError(f"no family {name!r}; the families are {', '.join(classes)}")
-    return classes[name]
