@@ -30,11 +30,12 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 
-from expfam._core.family import Array, ExponentialFamily
+from expfam._core.family import Array, ExponentialFamily, checks_inputs
 
 Coordinates = Literal["natural", "expectation"]
 
 
+@checks_inputs
 def fisher_vector_product(family: ExponentialFamily, eta: Any, v: Any) -> Array:
     """``F(eta) v = g''(eta) v`` without forming F: the JVP of ``family.expectation``.
 
@@ -56,6 +57,7 @@ def jvp_expectation(family: ExponentialFamily, eta: Array, v: Array) -> Array:
     return jax.jvp(family.expectation, (eta,), (v,))[1]
 
 
+@checks_inputs
 def expectation_fisher_vector_product(family: ExponentialFamily, chi: Any, v: Any) -> Array:
     """Fisher information in expectation coordinates times v: ``g*''(chi) v = F(eta(chi))^{-1} v``.
 
@@ -67,6 +69,7 @@ def expectation_fisher_vector_product(family: ExponentialFamily, chi: Any, v: An
     return jax.jvp(family.natural_from_expectation, (chi,), (v,))[1]
 
 
+@checks_inputs
 def inverse_fisher_vector_product(family: ExponentialFamily, eta: Any, v: Any) -> Array:
     """``F(eta)^{-1} v``: the Fisher in expectation coordinates at ``chi = g'(eta)``, times v.
 
@@ -97,6 +100,7 @@ def _dual_potential_jvp(
     return value, jnp.sum(eta * chi_dot, axis=-1)
 
 
+@checks_inputs
 def dual_potential(family: ExponentialFamily, chi: Any) -> Array:
     """The convex conjugate of the log-normalizer, ``g*(chi) = chi . eta - g(eta)`` at ``eta = eta(chi)``.
 
@@ -115,6 +119,7 @@ def dual_potential(family: ExponentialFamily, chi: Any) -> Array:
     return _dual_potential(family, family.check_expectation(chi))
 
 
+@checks_inputs
 def bregman_divergence(family: ExponentialFamily, p: Any, q: Any, coordinates: Coordinates = "natural") -> Array:
     """``KL(p || q)`` as the Bregman divergence of the family's potential, in either coordinates.
 
