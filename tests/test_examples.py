@@ -65,3 +65,15 @@ def test_distillation():
     results = run_fast("distillation")
     for family in ("Categorical", "Gamma"):
         assert results[f"{family} KL from distributions"] < 0.2 * results[f"{family} KL from samples"]
+
+
+def test_flax_head():
+    pytest.importorskip("flax")
+    results = run_fast("flax_head")
+    assert results["final loss"] < results["initial loss"] - 0.3
+
+
+def test_equinox_head():
+    pytest.importorskip("equinox")
+    results = run_fast("equinox_head")
+    assert results["final loss"] < results["initial loss"] - 0.3
