@@ -140,7 +140,8 @@ def stable_kl(eta_p: Array, eta_q: Array) -> Array:
 class ContinuousBernoulli(ExponentialFamily):
     """Continuous Bernoulli (Loaiza-Ganem and Cunningham, 2019): a target ``0 <= x <= 1``.
 
-    * density: ``q(x) = C(lam) lam^x (1 - lam)^(1 - x)`` with ``C(lam) = eta / (e^eta - 1)``; support ``0 <= x <= 1``
+    * density: ``q(x) = C(lam) lam^x (1 - lam)^(1 - x)`` with ``C(lam) = eta / (2 lam - 1)`` (2 at lam = 1/2);
+      support ``0 <= x <= 1``
     * natural parameter (M = 1): ``eta = log(lam / (1 - lam))``, the logit of lam
     * sufficient statistic ``T(x) = x``; carrier ``h = 1``
     * log-normalizer ``g(eta) = log((e^eta - 1) / eta)`` (0 at ``eta = 0``, the uniform distribution)
