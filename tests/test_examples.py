@@ -77,3 +77,10 @@ def test_equinox_head():
     pytest.importorskip("equinox")
     results = run_fast("equinox_head")
     assert results["final loss"] < results["initial loss"] - 0.3
+
+
+def test_natural_gradient_fit():
+    results = run_fast("natural_gradient_fit")
+    for name in ("natural gradient", "mirror descent"):  # five Newton / mirror steps reach the MLE
+        assert abs(results[name] - results["maximum likelihood"]) < 1e-5
+    assert results["gradient descent"] > results["maximum likelihood"] + 0.05
