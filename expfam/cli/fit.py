@@ -1,9 +1,12 @@
 """``python -m expfam fit``: distributional regression of one CSV column on others.
 
-An MLP maps the standardized features to unconstrained outputs, the family's canonical
-link turns them into natural parameters, and the mean cross-entropy (negative
-log-likelihood) is minimized with Adam. The head's bias starts at the unconditional
-maximum-likelihood fit, so training starts from the baseline it is compared with. The
+An MLP maps the standardized features to unconstrained outputs, the head (``expfam.cli.head``:
+the canonical link, or the source link for location-scale families, with outputs scaled by
+the Gauss-Newton diagonal) turns them into natural parameters, and the mean cross-entropy
+(negative log-likelihood) is minimized with Adam. The head's bias starts at the
+unconditional maximum-likelihood fit, so training starts from the baseline it is compared
+with. Every check of the input runs before training (``prepare``); the fit and its plot are
+written atomically (``expfam.cli.files``) and read back by ``expfam.cli.load_fit``. The
 report gives the validation NLL of the model and of that baseline (``expfam.fit`` on the
 training targets), and the calibration of the predictive distributions on the validation
 set: the PIT histogram and the coverage of the central 50% and 90% intervals.
@@ -102,7 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_table(path: Path | None) -> Table:
     """The checked table at ``path`` (the shipped dataset if path is None)."""
     if path is None:
-        return parse_table(resources.files("expfam.cli").joinpath("data", DEFAULT_DATA).read_text(), DEFAULT_DATA)
+        text = resources.files("expfam.cli").joinpath("data", DEFAULT_DATA).read_text()
+        return parse_table(text, f"shipped {DEFAULT_DATA}")
     return read_table(path)
 
 

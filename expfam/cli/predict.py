@@ -66,13 +66,15 @@ def mean(family: expfam.ExponentialFamily, eta: jax.Array) -> np.ndarray | None:
     """``E[x]`` per row, of shape (rows,) + event shape, where ``T(x)`` starts with x; else None.
 
     Whether the statistics start with x is checked on draws from the first rows' distributions
-    (class labels fail it: their statistics are one-hot vectors).
+    (class labels fail it: their statistics are one-hot vectors, not the labels).
     """
     size = math.prod(family.event_shape)
     draws = np.asarray(family.sample(jax.random.key(0), eta[:8], (4,)), np.float64)
+    if draws.shape != (4,) + eta[:8].shape[:-1] + family.event_shape:
+        return None  # class labels drawn for one-hot events
     flat = draws.reshape(draws.shape[: draws.ndim - len(family.event_shape)] + (size,))
     statistics = np.asarray(family.sufficient_statistics(jnp.asarray(draws, eta.dtype)), np.float64)
-    if not np.allclose(statistics[..., :size], flat, rtol=1e-5, atol=0):
+    if statistics.shape[-1] < size or not np.allclose(statistics[..., :size], flat, rtol=1e-5, atol=0):
         return None
     expectation = np.asarray(family.expectation(eta), np.float64)[..., :size]
     return expectation.reshape(eta.shape[:-1] + family.event_shape)
