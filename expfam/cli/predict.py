@@ -90,7 +90,13 @@ def run(args: argparse.Namespace) -> int:
     check_writable(args.out, "--out")
     table = read_table(args.data)
     family = saved.family
-    eta = saved.natural_parameters(table.columns(saved.features))
+    x = table.columns(saved.features)
+    present = [t for t in saved.target if t in table.header]
+    if present and len(present) < len(saved.target):
+        missing = [t for t in saved.target if t not in table.header]
+        raise InputError(f"{table.name}: has target column(s) {', '.join(present)} but not {', '.join(missing)}")
+    y = targets(family, table.columns(list(saved.target)), table, outside_ok=True) if present else None
+    eta = saved.natural_parameters(x)
     columns: dict[str, np.ndarray] = {}
     for name, value in family.source_from_natural(eta).items():
         columns.update(flat_columns(name, np.asarray(value, np.float64)))
@@ -100,12 +106,7 @@ def run(args: argparse.Namespace) -> int:
     for level in args.quantiles:
         assert QUANTILE is not None
         columns[f"quantile_{level:g}"] = np.asarray(QUANTILE(family, eta, level), np.float64)
-    present = [t for t in saved.target if t in table.header]
-    if present and len(present) < len(saved.target):
-        missing = [t for t in saved.target if t not in table.header]
-        raise InputError(f"{table.name}: has target column(s) {', '.join(present)} but not {', '.join(missing)}")
-    if present:
-        y = targets(family, table.columns(list(saved.target)), table, outside_ok=True)
+    if y is not None:
         columns["log_prob"] = np.asarray(expfam.log_prob(family, eta, y), np.float64)
     lines = [",".join(columns)]
     lines += [",".join(f"{v:.9g}" for v in row) for row in zip(*columns.values(), strict=True)]
