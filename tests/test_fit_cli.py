@@ -306,6 +306,7 @@ def test_bad_input_is_one_line_before_training(tmp_path, capsys, no_training, te
         ("missing/fit.npz", r"--out .*missing/fit.npz: the directory .*missing does not exist"),
         ("data.csv/fit.npz", r"the directory .*data.csv does not exist"),
         (".", r"--out .*: is a directory"),
+        ("data.csv", r"--out .*data.csv: is an input of this command"),
     ],
 )
 def test_out_in_a_missing_directory(tmp_path, capsys, no_training, out, message):
@@ -341,6 +342,8 @@ def test_predict_errors(small_fit, tmp_path, capsys):
         ([str(saved_path), str(data), "--quantiles", "0.5,0.5"], 2, r"a level is listed twice"),
         ([str(saved_path), str(write_csv(tmp_path / "t.csv", "x1,x2,y\n0,0,inf\n"))], 1, r"line 2 column 'y': 'inf'"),
         ([str(saved_path), str(data), "--out", str(tmp_path / "no" / "p.csv")], 1, r"does not exist"),
+        ([str(saved_path), str(data), "--out", str(saved_path)], 1, r"is an input of this command"),
+        ([str(saved_path), str(data), "--out", str(data)], 1, r"is an input of this command"),
     ]
     for args, status, message in cases:
         assert main(["predict", *args] + ([] if "--out" in args else ["--out", str(out)])) == status
@@ -370,6 +373,16 @@ def test_predict_log_prob_outside_the_support_is_minus_inf(small_fit, tmp_path, 
     assert columns["log_prob"][0] == -np.inf
     expected = stats.gamma.logpdf(2.0, columns["shape"][1], scale=1 / columns["rate"][1])
     np.testing.assert_allclose(columns["log_prob"][1], expected, rtol=1e-5)
+
+
+def test_no_command_and_a_fit_saved_before_the_head_was_recorded(small_fit, tmp_path, capsys):
+    assert main([]) == 2
+    assert "the following arguments are required: command" in one_line(capsys)
+    saved_path, _, _ = small_fit
+    with np.load(saved_path) as data:
+        arrays = {key: data[key] for key in data.files if key != "head"}
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert load_fit(tmp_path / "old.npz").head == "canonical"  # what every fit used then
 
 
 def test_write_atomically_leaves_nothing_on_failure(tmp_path):

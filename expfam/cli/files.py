@@ -110,9 +110,13 @@ def read_table(path: Path) -> Table:
     return parse_table(decode(data, str(path)), str(path))
 
 
-def check_writable(path: Path, option: str) -> None:
-    """Raise unless a file can be created in ``path``'s directory (by creating and removing one)."""
+def check_writable(path: Path, option: str, inputs: Sequence[Path | None] = ()) -> None:
+    """Raise unless a file can be created in ``path``'s directory (by creating and removing one)
+    and ``path`` is none of the ``inputs`` (an output never replaces the command's input)."""
     directory = path.parent
+    for source in inputs:
+        if source is not None and path.resolve() == source.resolve():
+            raise InputError(f"{option} {path}: is an input of this command; give another path")
     if not directory.is_dir():
         raise InputError(f"{option} {path}: the directory {directory} does not exist")
     if path.is_dir():

@@ -197,7 +197,7 @@ def prepare(args: argparse.Namespace) -> tuple[Table, expfam.ExponentialFamily, 
     if args.data is not None and (args.target is None or args.family is None):
         raise InputError("--target and --family are required with --data")
     family = make_family(args.family or DEFAULT_FAMILY, args.family_arg)
-    check_writable(args.out, "--out")
+    check_writable(args.out, "--out", [args.data])
     table = load_table(args.data)
     target_names = list(args.target or (DEFAULT_TARGET,))
     if args.features:

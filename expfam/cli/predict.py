@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(error)) from None
     if args.quantiles and QUANTILE is None:
         raise InputError("--quantiles: this version of expfam has no quantile function (expfam.quantile)")
-    check_writable(args.out, "--out")
+    check_writable(args.out, "--out", [args.fit, args.data])
     table = read_table(args.data)
     family = saved.family
     x = table.columns(saved.features)
