@@ -5,8 +5,8 @@
 * tolerances come from ``helpers.tolerance``;
 * ``--family NAME`` (repeatable) keeps the tests of those family classes only (and the tests
   that run on no particular family);
-* the ``slow`` marker: the high-precision, Monte Carlo, quadrature, example, command-line and
-  sharding modules (``SLOW_MODULES``); ``pytest -m "not slow"`` leaves them out.
+* the ``slow`` marker: the high-precision, Monte Carlo, quadrature, example and sharding modules
+  (``SLOW_MODULES``), and the command-line tests that train; ``pytest -m "not slow"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _family_of(item: pytest.Item) -> object | None:
 
 
 #: Modules whose tests are marked ``slow``.
-SLOW_MODULES = {"test_accuracy", "test_examples", "test_fit_cli", "test_sharding", "test_calibration"}
+SLOW_MODULES = {"test_accuracy", "test_examples", "test_sharding", "test_calibration"}
 
 
 _last_family: list[type] = []

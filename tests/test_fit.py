@@ -11,7 +11,7 @@ from helpers import assert_close, draws, first_examples
 from scipy import stats
 
 import expfam
-from expfam.cli.fit import constant_head
+from expfam.cli import head
 
 #: One configuration and example point per family class of the catalogue.
 FIRST_EXAMPLE = first_examples()
@@ -70,12 +70,15 @@ def test_cross_entropy_minimization_is_maximum_likelihood(family, source):
 
 @pytest.mark.parametrize(("family", "source"), FIRST_EXAMPLE, ids=[f.name for f, _ in FIRST_EXAMPLE])
 def test_constant_head_starts_at_the_fit(family, source):
-    """The bias initialization of ``expfam fit``: Gauss-Newton on the link's raw outputs reaches ``fit``."""
+    """The bias initialization of ``expfam fit``: Gauss-Newton on the default head's raw outputs reaches
+    ``fit``; the output scales are positive and finite."""
     eta_true = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
     x = draws(family, eta_true, 300)
-    scales = (1e-3, 1.0, 1e3) if type(family).__name__ in ("Gamma", "Exponential", "LogNormal") else (None,)
+    scales = (1e-3, 1.0, 1e3) if type(family).__name__ in ("Gamma", "Exponential", "LogNormal", "Normal") else (None,)
     for scale in scales:
         xs = x if scale is None else x * scale
-        b = constant_head(family, expfam.Target.from_samples(family, xs))
+        link, outputs = head.make_link(family, head.default_head(family))
+        b, output_scale = head.start(family, link, outputs, expfam.Target.from_samples(family, xs))
         fitted = family.expectation(expfam.fit(family, xs))
-        assert_close(family.expectation(family.link(b)), fitted, "float32", loose=5)
+        assert_close(family.expectation(link(b)), fitted, "float32", loose=5)
+        assert bool(jnp.all(jnp.isfinite(output_scale) & (output_scale > 0)))

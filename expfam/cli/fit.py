@@ -1,9 +1,12 @@
 """``python -m expfam fit``: distributional regression of one CSV column on others.
 
-An MLP maps the standardized features to unconstrained outputs, the family's canonical
-link turns them into natural parameters, and the mean cross-entropy (negative
-log-likelihood) is minimized with Adam. The head's bias starts at the unconditional
-maximum-likelihood fit, so training starts from the baseline it is compared with. The
+An MLP maps the standardized features to unconstrained outputs, the head (``expfam.cli.head``:
+the canonical link, or the source link for location-scale families, with outputs scaled by
+the Gauss-Newton diagonal) turns them into natural parameters, and the mean cross-entropy
+(negative log-likelihood) is minimized with Adam. The head's bias starts at the
+unconditional maximum-likelihood fit, so training starts from the baseline it is compared
+with. Every check of the input runs before training (``prepare``); the fit and its plot are
+written atomically (``expfam.cli.files``) and read back by ``expfam.cli.load_fit``. The
 report gives the validation NLL of the model and of that baseline (``expfam.fit`` on the
 training targets), and the calibration of the predictive distributions on the validation
 set: the PIT histogram and the coverage of the central 50% and 90% intervals.
@@ -15,8 +18,9 @@ With no ``--data`` it fits a Gamma to ``claim_amount`` in the shipped ``claims.c
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
+import io
+import math
 import sys
 from importlib import resources
 from pathlib import Path
@@ -27,7 +31,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import expfam
+from expfam.cli import arguments, head
+from expfam.cli.arguments import InputError
+from expfam.cli.files import Table, check_writable, parse_table, read_table, write_atomically
 from expfam.cli.mlp import Params, apply_mlp, init_mlp, train
+from expfam.cli.saved import SavedFit, save_arrays
 
 DEFAULT_DATA = "claims.csv"
 DEFAULT_TARGET = "claim_amount"
@@ -35,83 +43,71 @@ DEFAULT_FAMILY = "Gamma"
 LEVELS = (0.5, 0.9)
 
 
-class InputError(ValueError):
-    """Bad input: reported as one clear message and exit status 1."""
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, help=f"CSV file with a header row (default: the shipped {DEFAULT_DATA})")
     parser.add_argument(
-        "--target", help=f"target column(s), comma-separated (default with the shipped data: {DEFAULT_TARGET})"
+        "--target",
+        type=arguments.names,
+        help=f"target column(s), comma-separated; required with --data ({DEFAULT_TARGET} in the shipped data)",
     )
-    parser.add_argument("--features", help="feature columns, comma-separated (default: every other column)")
+    parser.add_argument(
+        "--features", type=arguments.names, help="feature columns, comma-separated (default: every other column)"
+    )
     parser.add_argument(
         "--family",
         choices=[cls.__name__ for cls in expfam.family_classes()],
-        help=f"target distribution (default: {DEFAULT_FAMILY})",
+        help=f"target distribution; required with --data ({DEFAULT_FAMILY} for the shipped data)",
     )
     parser.add_argument(
-        "--family-arg", action="append", default=[], metavar="NAME=VALUE", help="family setting, e.g. minimum=1"
+        "--family-arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="family setting, e.g. num_classes=3 (repeat for several)",
     )
-    parser.add_argument("--hidden", default="32,32", help="hidden layer sizes, comma-separated (default: 32,32)")
-    parser.add_argument("--epochs", type=int, default=50, help="passes over the training set (default: 50)")
-    parser.add_argument("--batch-size", type=int, default=128, help="examples per Adam step (default: 128)")
-    parser.add_argument("--learning-rate", type=float, default=3e-3, help="initial Adam step size (default: 3e-3)")
-    parser.add_argument("--validation", type=float, default=0.2, help="validation fraction (default: 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and the shuffles")
     parser.add_argument(
-        "--out", type=Path, default=Path("expfam_fit.npz"), help="saved parameters (default: %(default)s)"
+        "--head",
+        choices=head.HEADS,
+        help="link from the network's outputs: canonical (natural coordinates) or source (the family's usual "
+        "parameters); default: source for location-scale families, canonical otherwise",
     )
-
-
-def main(args: argparse.Namespace) -> int:
-    try:
-        run(args)
-    except InputError as error:
-        print(f"expfam fit: error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    parser.add_argument(
+        "--hidden",
+        type=arguments.layer_sizes,
+        default=(32, 32),
+        help="hidden layer sizes, comma-separated; '' for none (default: 32,32)",
+    )
+    parser.add_argument(
+        "--epochs", type=arguments.positive_int, default=50, help="passes over the training set (default: 50)"
+    )
+    parser.add_argument(
+        "--batch-size", type=arguments.positive_int, default=128, help="examples per Adam step (default: 128)"
+    )
+    parser.add_argument(
+        "--learning-rate", type=arguments.positive_float, default=3e-3, help="initial Adam step size (default: 3e-3)"
+    )
+    parser.add_argument("--validation", type=arguments.fraction, default=0.2, help="validation fraction (default: 0.2)")
+    parser.add_argument(
+        "--seed",
+        type=arguments.seed,
+        default=0,
+        help=f"seed of the split, the initialization and the shuffles, 0 to {arguments.MAX_SEED} (default: 0)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("expfam_fit.npz"),
+        help="saved fit, written exactly at this path (default: %(default)s); a PNG beside it with matplotlib",
+    )
 
 
 # -- input ---------------------------------------------------------------------------------
-def read_table(path: Path | None) -> tuple[str, list[str], list[list[str]]]:
-    """The CSV's name, header and rows (the shipped dataset if path is None)."""
+def load_table(path: Path | None) -> Table:
+    """The checked table at ``path`` (the shipped dataset if path is None)."""
     if path is None:
         text = resources.files("expfam.cli").joinpath("data", DEFAULT_DATA).read_text()
-        name = f"shipped {DEFAULT_DATA}"
-    else:
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise InputError(f"cannot read {path}: {error.strerror}") from None
-        name = str(path)
-    lines = list(csv.reader(text.splitlines()))
-    lines = [line for line in lines if line]
-    if len(lines) < 2:
-        raise InputError(f"{name}: needs a header row and at least one data row")
-    return name, [h.strip() for h in lines[0]], lines[1:]
-
-
-def columns(name: str, header: list[str], rows: list[list[str]], wanted: list[str]) -> np.ndarray:
-    """The wanted columns as float64, shape (rows, len(wanted)); CSV line numbers in errors."""
-    missing = [w for w in wanted if w not in header]
-    if missing:
-        raise InputError(f"{name}: no column {', '.join(map(repr, missing))}; the columns are {', '.join(header)}")
-    index = [header.index(w) for w in wanted]
-    values = np.empty((len(rows), len(wanted)))
-    bad = []
-    for r, row in enumerate(rows):
-        for c, i in enumerate(index):
-            cell = row[i].strip() if i < len(row) else ""
-            try:
-                values[r, c] = float(cell)
-            except ValueError:
-                values[r, c] = np.nan
-            if not np.isfinite(values[r, c]):
-                bad.append(f"line {r + 2} column {wanted[c]!r}: {cell!r}")
-    if bad:
-        raise InputError(f"{name}: {len(bad)} values are not finite numbers: {'; '.join(bad[:10])}")
-    return values
+        return parse_table(text, f"shipped {DEFAULT_DATA}")
+    return read_table(path)
 
 
 def make_family(name: str, settings: list[str]) -> expfam.ExponentialFamily:
@@ -120,21 +116,39 @@ def make_family(name: str, settings: list[str]) -> expfam.ExponentialFamily:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for setting in settings:
-        key, _, value = setting.partition("=")
+        key, equals, value = (part.strip() for part in setting.partition("="))
+        if not equals or not key:
+            raise InputError(f"--family-arg {setting!r}: give NAME=VALUE, e.g. {next(iter(fields), 'name')}=1")
         if key not in fields:
             raise InputError(f"{name} has no setting {key!r}; its settings are {', '.join(fields) or 'none'}")
+        if key in kwargs:
+            raise InputError(f"--family-arg: {key} is given twice")
+        integer = fields[key].type in ("int", int)
         try:
-            kwargs[key] = int(value) if fields[key].type in ("int", int) else float(value)
+            number = int(value) if integer else float(value)
         except ValueError:
-            raise InputError(f"{name} setting {key}: {value!r} is not a number") from None
+            raise InputError(
+                f"{name} setting {key}: {value!r} is not {'an integer' if integer else 'a number'}"
+            ) from None
+        if not math.isfinite(number):
+            raise InputError(f"{name} setting {key}: {value!r} is not a finite number")
+        kwargs[key] = number
     needed = [f for f, spec in fields.items() if f not in kwargs and spec.default is dataclasses.MISSING]
     if needed:
         raise InputError(f"{name} needs --family-arg for {', '.join(needed)}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}): {error}") from None
 
 
-def targets(family: expfam.ExponentialFamily, values: np.ndarray, name: str) -> jax.Array:
-    """Targets as the family takes them: scalars, event vectors, or integer class labels."""
+def targets(
+    family: expfam.ExponentialFamily, values: np.ndarray, table: Table, *, outside_ok: bool = False
+) -> jax.Array:
+    """Targets as the family takes them: scalars, event vectors, or integer class labels.
+
+    Targets outside the support are an error unless ``outside_ok`` (their log-probability is -inf).
+    """
     if family.event_shape == ():
         if values.shape[1] != 1:
             raise InputError(f"{family.name} has scalar targets: give one --target column")
@@ -144,13 +158,16 @@ def targets(family: expfam.ExponentialFamily, values: np.ndarray, name: str) -> 
             raise InputError(f"{family.name}: a single target column must hold integer labels")
         y = jnp.asarray(values[:, 0], jnp.int32)
     else:
+        size = math.prod(family.event_shape)
+        if values.shape[1] != size:
+            raise InputError(f"{family.name} has targets of shape {family.event_shape}: give {size} target columns")
         y = jnp.asarray(values.reshape((-1,) + family.event_shape), jnp.float32)
     outside = np.flatnonzero(np.isneginf(np.asarray(family.target(y).elc)))
-    if outside.size:
-        shown = ", ".join(f"line {i + 2} ({values[i, 0]:g})" for i in outside[:10])
+    if outside.size and not outside_ok:
+        shown = ", ".join(f"line {table.lines[i]} ({values[i, 0]:g})" for i in outside[:10])
         more = f" and {outside.size - 10} more" if outside.size > 10 else ""
         raise InputError(
-            f"{name}: {outside.size} targets outside the support of {family.name} "
+            f"{table.name}: {outside.size} targets outside the support of {family.name} "
             f"({family.support.description}): {shown}{more}"
         )
     return y
@@ -175,77 +192,58 @@ class Progress:
         sys.stderr.flush()
 
 
-def constant_head(family: expfam.ExponentialFamily, target: expfam.Target, steps: int = 100) -> jax.Array:
-    """Raw outputs b whose canonical link is the maximum-likelihood fit, by Gauss-Newton steps.
-
-    The mean cross-entropy of a constant model is, up to a constant, ``g(link(b)) - chi . link(b)``
-    with ``chi`` the mean target; its gradient in b is ``J^T (g'(link(b)) - chi)`` and its
-    Gauss-Newton matrix ``J^T F J`` (J the link's Jacobian, F the Fisher information). Each
-    step solves with that matrix (Jacobi-scaled, plus ``1e-6`` on the scaled diagonal for
-    over-complete families such as the Categorical), which makes it independent of the
-    target's units, and then takes the best of the step lengths ``1, 1/2, ..., 2^-29`` (or
-    no step), so the objective never increases. At the fixed point ``g'(link(b)) = chi``.
-    """
-    chi = jnp.mean(target.chi, axis=0)
-    eye = jnp.eye(family.num_natural, dtype=chi.dtype)
-    fractions = 0.5 ** jnp.arange(30, dtype=chi.dtype)
-
-    def objective(b: jax.Array) -> jax.Array:
-        eta = family.link(b)
-        value = family.log_normalizer(eta) - jnp.dot(chi, eta)
-        return jnp.where(jnp.isnan(value), jnp.inf, value)
-
-    def step(b: jax.Array) -> jax.Array:
-        eta, jac = family.link(b), jax.jacfwd(family.link)(b)
-        grad = jac.T @ (family.expectation(eta) - chi)
-        gauss_newton = jac.T @ family.fisher(eta) @ jac
-        scale = jnp.sqrt(jnp.diagonal(gauss_newton)) + jnp.finfo(b.dtype).tiny
-        scaled = gauss_newton / (scale[:, None] * scale[None, :])
-        delta = jnp.linalg.solve(scaled + 1e-6 * eye, grad / scale) / scale
-        candidates = jnp.concatenate([b[None, :] - fractions[:, None] * delta[None, :], b[None, :]])
-        return candidates[jnp.argmin(jax.vmap(objective)(candidates))]
-
-    return jax.jit(lambda b: jax.lax.fori_loop(0, steps, lambda _, v: step(v), b))(
-        jnp.zeros(family.num_natural, chi.dtype)
-    )
+def prepare(args: argparse.Namespace) -> tuple[Table, expfam.ExponentialFamily, list[str], list[str]]:
+    """Every check that needs no training: the table, the columns, the family, the output path."""
+    if args.data is not None and (args.target is None or args.family is None):
+        raise InputError("--target and --family are required with --data")
+    family = make_family(args.family or DEFAULT_FAMILY, args.family_arg)
+    check_writable(args.out, "--out", [args.data])
+    table = load_table(args.data)
+    target_names = list(args.target or (DEFAULT_TARGET,))
+    if args.features:
+        listed = [f for f in args.features if f in target_names]
+        if listed:
+            raise InputError(f"--features lists the target column {', '.join(map(repr, listed))}")
+        feature_names = list(args.features)
+    else:
+        feature_names = [h for h in table.header if h not in target_names]
+    table.require(target_names + feature_names)
+    if not feature_names:
+        raise InputError(f"{table.name}: no feature columns left besides the target")
+    return table, family, target_names, feature_names
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Fit, report, save; returns the reported numbers."""
-    if args.data is not None and (args.target is None or args.family is None):
-        raise InputError("--target and --family are required with --data")
-    name, header, rows = read_table(args.data)
-    target_names = (args.target or DEFAULT_TARGET).split(",")
-    feature_names = args.features.split(",") if args.features else [h for h in header if h not in target_names]
-    if not feature_names:
-        raise InputError(f"{name}: no feature columns left besides the target")
-    family = make_family(args.family or DEFAULT_FAMILY, args.family_arg)
-    try:
-        hidden = [int(h) for h in args.hidden.split(",") if h]
-    except ValueError:
-        raise InputError(f"--hidden {args.hidden!r}: give layer sizes like 32,32") from None
-    if args.epochs < 1 or not 0 < args.validation < 1:
-        raise InputError("--epochs must be at least 1 and --validation strictly between 0 and 1")
-    y = targets(family, columns(name, header, rows, target_names), name)
-    x = columns(name, header, rows, feature_names)
-
+    table, family, target_names, feature_names = prepare(args)
+    y = targets(family, table.columns(target_names), table)
+    x = table.columns(feature_names)
     n = x.shape[0]
     order = np.random.default_rng(args.seed).permutation(n)
     n_val = round(args.validation * n)
     if n_val < 1 or n - n_val < 2:
-        raise InputError(f"{name}: {n} rows are too few for a training/validation split")
+        raise InputError(f"{table.name}: {n} rows are too few for a training/validation split")
     val, tr = order[:n_val], order[n_val:]
     mean, std = x[tr].mean(axis=0), x[tr].std(axis=0)
     std = np.where(std > 0, std, 1.0)
     x_std = jnp.asarray((x - mean) / std, jnp.float32)
     train_target, val_target = expfam.Target.from_samples(family, y[tr]), expfam.Target.from_samples(family, y[val])
-    per_example = expfam.loss(family)
     keys = jax.random.split(jax.random.key(args.seed), 3)
 
-    params: Params = init_mlp(args.seed, [x.shape[1], *hidden, family.num_natural])
-    start, baseline_eta = constant_head(family, train_target), expfam.fit(family, y[tr])
+    head_name = args.head or head.default_head(family)
+    link, outputs = head.make_link(family, head_name)
+    try:
+        baseline_eta = expfam.fit(family, y[tr])
+        valid = bool(jnp.all(family.is_natural_valid(baseline_eta)))
+    except ValueError as error:
+        raise InputError(f"{table.name}: no unconditional fit of the training targets: {error}") from None
+    if not valid:
+        raise InputError(
+            f"{table.name}: the training targets have no {family.name} maximum-likelihood fit (are they all equal?)"
+        )
+    bias, scale = head.start(family, link, outputs, train_target)
     start_nll, fit_nll = (
-        float(jnp.mean(expfam.cross_entropy(family, e, train_target))) for e in (family.link(start), baseline_eta)
+        float(jnp.mean(expfam.cross_entropy(family, e, train_target))) for e in (link(bias), baseline_eta)
     )
     if not start_nll <= fit_nll + 1e-3 * (1 + abs(fit_nll)):
         print(
@@ -253,8 +251,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "conditioning); rescaling the target may help",
             file=sys.stderr,
         )
-    params[-1] = (params[-1][0], start)
-    val_nll = jax.jit(lambda p: jnp.mean(per_example(apply_mlp(p, x_std[val]), val_target)))
+    # The head is link(bias + scale * z) (see expfam.cli.head): train the layers on outputs / scale.
+    params: Params = init_mlp(args.seed, [x.shape[1], *args.hidden, outputs])
+    params[-1] = (params[-1][0], bias / scale)
+    per_example = expfam.loss(family, link)
+
+    def outputs_of(p: Params, features: jax.Array) -> jax.Array:
+        return scale[None, :] * apply_mlp(p, features)
+
+    val_nll = jax.jit(lambda p: jnp.mean(per_example(outputs_of(p, x_std[val]), val_target)))
     history: list[tuple[float, float]] = []
     progress = Progress(args.epochs)
 
@@ -263,10 +268,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         progress.update(epoch + 1, *history[-1])
 
     def mean_loss(p: Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
-        return jnp.mean(per_example(apply_mlp(p, batch[0]), batch[1]))
+        return jnp.mean(per_example(outputs_of(p, batch[0]), batch[1]))
 
-    print(f"expfam fit: {family.name} for {', '.join(target_names)} on {', '.join(feature_names)} ({name})")
-    print(f"{n - n_val} training rows, {n_val} validation rows; MLP {[x.shape[1], *hidden, family.num_natural]}")
+    print(f"expfam fit: {family.name} for {', '.join(target_names)} on {', '.join(feature_names)} ({table.name})")
+    print(
+        f"{n - n_val} training rows, {n_val} validation rows; MLP {[x.shape[1], *args.hidden, outputs]}, "
+        f"{head_name} head"
+    )
     params = train(
         mean_loss,
         params,
@@ -277,12 +285,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         learning_rate=args.learning_rate,
         on_epoch=on_epoch,
     )
-    eta_val = family.link(apply_mlp(params, x_std[val]))
+    params[-1] = (params[-1][0] * scale[None, :], params[-1][1] * scale)  # the saved MLP includes the scales
+    eta_val = link(apply_mlp(params, x_std[val]))
     model = per_example(apply_mlp(params, x_std[val]), val_target)
+    if not np.all(np.isfinite(np.asarray(model))):
+        raise InputError(
+            f"training diverged (validation NLL {float(jnp.mean(model)):.4g}); try a smaller --learning-rate"
+        )
     baseline = expfam.cross_entropy(family, baseline_eta, val_target)
     report = summarize(family, eta_val, y[val], model, baseline, keys[2])
     report["history"] = np.asarray(history)
-    save(args.out, params, report, family, feature_names, target_names, mean, std)
+    fitted = SavedFit(family, head_name, tuple(feature_names), tuple(target_names), mean, std, params, report)
+    save(args.out, fitted)
     return report
 
 
@@ -322,48 +336,40 @@ def summarize(
     return report
 
 
-def save(
-    out: Path,
-    params: Params,
-    report: dict[str, Any],
-    family: expfam.ExponentialFamily,
-    features: list[str],
-    target: list[str],
-    mean: np.ndarray,
-    std: np.ndarray,
-) -> None:
-    """Write the parameters and the report to ``out`` (.npz) and, with matplotlib, a PNG beside it."""
-    arrays: dict[str, Any] = {
-        "family": family.name,
-        "features": np.asarray(features),
-        "target": np.asarray(target),
-        "feature_mean": mean,
-        "feature_std": std,
-        **report,
-    }
-    for i, (w, b) in enumerate(params):
-        arrays[f"layer{i}_w"], arrays[f"layer{i}_b"] = np.asarray(w), np.asarray(b)
-    np.savez(out, **arrays)
-    print(f"saved parameters and report to {out}")
+def save(out: Path, fitted: SavedFit) -> None:
+    """Write the fit to ``out`` (.npz) and, with matplotlib, a PNG beside it; atomically, both or neither."""
+    arrays = save_arrays(fitted)
+    writers = {out: lambda file: np.savez(file, **arrays)}
+    png = out.with_suffix(".png") if out.suffix != ".png" else out.with_name(out.name + ".png")
+    figure = plot(fitted)
+    if figure is not None:
+        writers[png] = lambda file: file.write(figure)
+    write_atomically(writers)
+    print(f"saved the fit to {out}")
+    print(f"saved the plot to {png}" if figure is not None else "matplotlib is not installed: no plot")
+
+
+def plot(fitted: SavedFit) -> bytes | None:
+    """The learning curves and the PIT histogram as PNG bytes (None without matplotlib)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib is not installed: no plot")
-        return
+        return None
+    report = fitted.report
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     axes[0].plot(report["history"][:, 0], label="training")
     axes[0].plot(report["history"][:, 1], label="validation")
     axes[0].axhline(report["baseline_nll"], color="gray", linestyle="--", label="unconditional MLE")
-    axes[0].set(xlabel="epoch", ylabel="NLL per row", title=family.name)
+    axes[0].set(xlabel="epoch", ylabel="NLL per row", title=fitted.family.name)
     axes[0].legend()
     if "pit_histogram" in report:
         axes[1].bar(np.arange(10) / 10, report["pit_histogram"], width=0.1, align="edge")
         axes[1].axhline(0.1, color="gray", linestyle="--")
     axes[1].set(xlabel="PIT", ylabel="fraction of validation rows", title="calibration")
-    png = Path(out).with_suffix(".png")
-    fig.savefig(png, dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    print(f"saved plot to {png}")
+    return buffer.getvalue()
