@@ -57,6 +57,16 @@ from expfam._geometry.natural_gradient import (
     natural_gradient_descent,
     scale_by_natural_gradient,
 )
+from expfam._geometry.variational import (
+    PATHWISE_SAMPLERS,
+    VariationalResult,
+    backtrack,
+    elbo,
+    expectation_gradient,
+    natural_target,
+    variational_inference,
+    variational_natural_gradient,
+)
 from expfam._training.calibration import interval_coverage, pit, pit_histogram
 from expfam._training.fused import fused_linear_cross_entropy
 from expfam._training.heads import SourceLink, source_link
@@ -66,6 +76,14 @@ from expfam.families import *  # noqa: F403  (every family class; see expfam/fam
 __version__ = _version("expfam")
 
 __all__ = [
+    "PATHWISE_SAMPLERS",
+    "VariationalResult",
+    "backtrack",
+    "elbo",
+    "expectation_gradient",
+    "natural_target",
+    "variational_inference",
+    "variational_natural_gradient",
     "BetaBernoulli",
     "ConjugatePrior",
     "DirichletCategorical",
