@@ -282,3 +282,40 @@ def test_float32_run_stays_finite_and_close():
     assert bool(jnp.all(jnp.isfinite(result.path)))
     found = family.source_from_natural(jnp.mean(result.path[-50:], axis=0))
     np.testing.assert_allclose([found["shape"], found["rate"]], [posterior["shape"], posterior["rate"]], rtol=0.05)
+
+
+# The deep-network optimizer on a linear-Gaussian model with a diagonal Hessian, where the
+# diagonal Gaussian posterior is exact: N(A + delta)^-1 precision-weighted mean, variance
+# 1 / (N (A_ii + delta)) with A = X^T X / N.
+def test_ivon_recovers_the_exact_diagonal_posterior(x64):
+    rng = np.random.default_rng(0)
+    n, curvature, delta = 200, np.array([0.5, 2.0, 8.0]), 0.1
+    q, _ = np.linalg.qr(rng.normal(size=(n, 3)))
+    x = np.sqrt(n) * q * np.sqrt(curvature)  # X^T X / n = diag(curvature)
+    y = x @ np.array([1.0, -0.5, 0.2]) + rng.normal(size=n)
+    exact_mean = (x.T @ y / n) / (curvature + delta)
+    exact_scale = 1 / np.sqrt(n * (curvature + delta))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def mean_loss(params):
+        return 0.5 * jnp.mean((yj - xj @ params["w"]) ** 2)
+
+    optimizer = expfam.ivon(learning_rate=0.2, ess=n, hess_init=1.0, beta2=0.999, weight_decay=delta)
+    params = {"w": jnp.zeros(3)}
+
+    def step(carry, key):
+        p, state = carry
+        theta, state = expfam.ivon_sample(key, p, state)
+        updates, state = optimizer.update(jax.grad(mean_loss)(theta), state, p)
+        p = optax.apply_updates(p, updates)
+        return (p, state), p["w"]
+
+    run = jax.jit(lambda p, keys: jax.lax.scan(step, (p, optimizer.init(p)), keys))
+    (params, state), path = run(params, jax.random.split(jax.random.key(0), 4000))
+    np.testing.assert_allclose(np.mean(path[-2000:], axis=0), exact_mean, rtol=0.02)  # averaged iterates
+    np.testing.assert_allclose(expfam.ivon_scale(state)["w"], exact_scale, rtol=0.05)
+    # Model averaging: the mean prediction of the draws is the prediction of the mean (linear model).
+    average = expfam.bayesian_model_average(jax.random.key(1), lambda p: xj @ p["w"], params, state, 4000)
+    np.testing.assert_allclose(
+        average, xj @ params["w"], atol=4 * np.sqrt(3 / 4000) * np.abs(x).max() * exact_scale.max()
+    )
