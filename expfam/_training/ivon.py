@@ -41,7 +41,7 @@ class IVONState(NamedTuple):
     ``noise`` holds ``theta - m`` of the last ``ivon_sample`` (zeros before the first draw).
     """
 
-    count: Array
+    step: Array
     momentum: Any
     hessian: Any
     noise: Any
@@ -93,8 +93,8 @@ def ivon(
     def update_fn(updates: Any, state: IVONState, params: Any = None) -> tuple[Any, IVONState]:
         if params is None:
             raise ValueError("ivon needs the parameters (the posterior means)")
-        count = optax.safe_increment(state.count)
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        step = optax.safe_increment(state.step)
+        lr = learning_rate(state.step) if callable(learning_rate) else learning_rate
         delta = state.weight_decay
 
         def hessian_estimate(g: Array, noise: Array, h: Array) -> Array:
@@ -108,16 +108,16 @@ def ivon(
             state.hessian,
             h_hat,
         )
-        correction = 1 - beta1 ** count.astype(delta.dtype)
+        correction = 1 - beta1 ** step.astype(delta.dtype)
 
-        def step(m: Array, h: Array, p: Array) -> Array:
+        def leaf_step(m: Array, h: Array, p: Array) -> Array:
             direction = (m / correction + delta * p) / (h + delta)
             if clip_radius is not None:
                 direction = jnp.clip(direction, -clip_radius, clip_radius)
             return -lr * direction
 
-        new_updates = jax.tree.map(step, momentum, hessian, params)
-        return new_updates, state._replace(count=count, momentum=momentum, hessian=hessian)
+        new_updates = jax.tree.map(leaf_step, momentum, hessian, params)
+        return new_updates, state._replace(step=step, momentum=momentum, hessian=hessian)
 
     return optax.GradientTransformation(init_fn, update_fn)
 
