@@ -65,3 +65,14 @@ def test_distillation():
     results = run_fast("distillation")
     for family in ("Categorical", "Gamma"):
         assert results[f"{family} KL from distributions"] < 0.2 * results[f"{family} KL from samples"]
+
+
+def test_variational_inference():
+    results = run_fast("variational_inference")
+    assert results["beta-bernoulli one step: max |VI - conjugate|"] < 1e-4
+    vi, grid = results["gamma-lognormal: VI posterior mean"], results["gamma-lognormal: grid posterior mean"]
+    assert abs(vi - grid) < 0.02 * grid  # a Gamma q is close to, not equal to, the posterior
+    assert (
+        results["logistic regression: test accuracy"]
+        > results["logistic regression: test accuracy, true weights"] - 0.05
+    )

@@ -319,3 +319,44 @@ def test_ivon_recovers_the_exact_diagonal_posterior(x64):
     np.testing.assert_allclose(
         average, xj @ params["w"], atol=4 * np.sqrt(3 / 4000) * np.abs(x).max() * exact_scale.max()
     )
+
+
+def _logistic_elbo_by_quadrature(mean, lower, x, y, nodes=40):
+    """ELBO of q = N(mean, L L^T) under a N(0, I) prior by a 2-D Gauss-Hermite grid (numpy, independent)."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    grid = np.stack(np.meshgrid(z, z, indexing="ij"), -1).reshape(-1, 2)
+    weights = np.outer(w, w).reshape(-1)
+    draws = mean + grid @ lower.T
+    log_joint = -np.logaddexp(0, -y[None, :] * (draws @ x.T)).sum(1) - 0.5 * (draws**2).sum(1) - np.log(2 * np.pi)
+    entropy = np.log(2 * np.pi * np.e) + np.log(np.abs(np.diag(lower))).sum()
+    return weights @ log_joint + entropy
+
+
+@pytest.mark.slow
+def test_logistic_regression_reaches_the_quadrature_optimum(x64):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(30, 2))
+    y = np.where(rng.uniform(size=30) < 1 / (1 + np.exp(-x @ np.array([1.5, -1.0]))), 1.0, -1.0)
+    family = expfam.MultivariateNormal(2)
+    prior = family.natural_from_source(loc=jnp.zeros(2), covariance=jnp.eye(2))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def log_likelihood(w):
+        return jnp.sum(jax.nn.log_sigmoid(yj * (xj @ w)))
+
+    result = expfam.variational_inference(
+        family, prior, jax.random.key(0), log_likelihood=log_likelihood, prior=(family, prior),
+        num_steps=300, learning_rate=0.2, num_samples=256, estimator="hessian",
+    )  # fmt: skip
+    found = family.source_from_natural(jnp.mean(result.path[-200:], axis=0))
+    mean, lower = np.asarray(found["loc"]), np.linalg.cholesky(np.asarray(found["covariance"]))
+
+    def negative(p):
+        return -_logistic_elbo_by_quadrature(p[:2], np.array([[np.exp(p[2]), 0.0], [p[3], np.exp(p[4])]]), x, y)
+
+    best = optimize.minimize(negative, np.zeros(5), method="BFGS", options={"gtol": 1e-9})
+    gap = -best.fun - _logistic_elbo_by_quadrature(mean, lower, x, y)
+    assert gap > -1e-8
+    assert gap < 1e-3
+    np.testing.assert_allclose(mean, best.x[:2], atol=0.03)
