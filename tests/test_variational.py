@@ -360,3 +360,14 @@ def test_logistic_regression_reaches_the_quadrature_optimum(x64):
     assert gap > -1e-8
     assert gap < 1e-3
     np.testing.assert_allclose(mean, best.x[:2], atol=0.03)
+
+
+def test_ivon_bad_input():
+    with pytest.raises(ValueError, match="ess"):
+        expfam.ivon(learning_rate=0.1, ess=0.0)
+    with pytest.raises(ValueError, match="beta1"):
+        expfam.ivon(learning_rate=0.1, ess=10.0, beta2=1.0)
+    optimizer = expfam.ivon(learning_rate=0.1, ess=10.0)
+    params = {"w": jnp.zeros(2)}
+    with pytest.raises(ValueError, match="parameters"):
+        optimizer.update(params, optimizer.init(params))
