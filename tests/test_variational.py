@@ -215,6 +215,8 @@ def test_bad_input():
         expfam.natural_target(family, jnp.stack([eta, eta]), jax.random.key(0), log_likelihood=jnp.log)
     with pytest.raises(ValueError, match="natural domain"):
         expfam.natural_target(family, -eta, jax.random.key(0), log_likelihood=jnp.log)
+    with pytest.raises(ValueError, match="prior natural parameters outside"):
+        expfam.natural_target(family, eta, jax.random.key(0), log_likelihood=jnp.log, prior=(family, -eta))
     with pytest.raises(ValueError, match="estimator"):
         expfam.expectation_gradient(family, eta, jnp.log, jax.random.key(0), estimator="pathwise")  # type: ignore[arg-type]
 

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from expfam._core.family import Array, ExponentialFamily, inputs_checked
+from expfam._core.family import Array, ExponentialFamily, inputs_checked, is_concrete
 from expfam._geometry.fisher import inverse_fisher_vector_product
 from expfam._geometry.natural_gradient import Families, map_families
 from expfam._numerics import packing
@@ -149,7 +149,7 @@ def expectation_gradient(
     """Monte Carlo estimate of ``d/dmu E_q[fn(theta)]``, ``q = q(. | eta)``, ``mu = g'(eta)``.
 
     It is the natural gradient of ``E_q[fn]`` in eta, ``F(eta)^{-1} d/deta E_q[fn]`` (see the
-    module docstring for the two estimators). Unbiased for either estimator.
+    module docstring for the estimators). Unbiased for each.
 
     Args:
         family: q's family.
@@ -157,8 +157,9 @@ def expectation_gradient(
         fn: a function of one draw theta (shape ``family.event_shape``) returning a scalar.
         key: a PRNG key.
         num_samples: S, the number of draws (at least 2 for the score-function estimator).
-        estimator: "reparameterization", "score", or "auto" (pathwise where the family's sampler
-            allows it, ``PATHWISE_SAMPLERS``; the score function otherwise).
+        estimator: "reparameterization", "score", "hessian" (``MultivariateNormal`` q and a
+            twice-differentiable fn), or "auto" (pathwise where the family's sampler allows it,
+            ``PATHWISE_SAMPLERS``; the score function otherwise).
 
     Returns:
         The estimate, shape (M,).
@@ -228,6 +229,11 @@ def _model(
         if not isinstance(prior_family, ExponentialFamily):
             raise TypeError(f"a prior tuple is (family, natural parameters); got {type(prior_family).__name__}")
         prior_eta = prior_family.check_vector(prior_eta, "prior natural parameters").astype(eta.dtype)
+        valid = jnp.all(prior_family.is_natural_valid(prior_eta))
+        if is_concrete(valid) and not bool(valid):  # eagerly only: under jit the values are traced
+            raise ValueError(
+                f"{prior_family.name}: prior natural parameters outside the natural domain; got {prior_eta}"
+            )
         if prior_family == family:
             prior_natural = jnp.broadcast_to(prior_eta, eta.shape)
         else:
