@@ -162,6 +162,7 @@ ESTIMATOR_CASES = [
             (expfam.Dirichlet(3), {"concentration": np.array([0.5, 2.0, 4.0])}, "reparameterization"),
             (*_MVN, "reparameterization"),
             (*_MVN, "hessian"),
+            (expfam.MultivariateNormalDiag(2), {"loc": np.array([1.0, -1.0]), "scale": np.array([0.5, 2.0])}, "auto"),
             (expfam.VonMises(), {"loc": 0.3, "concentration": 2.0}, "auto"),
             (expfam.Poisson(), {"rate": 3.0}, "auto"),
         ]
