@@ -57,15 +57,36 @@ from expfam._geometry.natural_gradient import (
     natural_gradient_descent,
     scale_by_natural_gradient,
 )
+from expfam._geometry.variational import (
+    PATHWISE_SAMPLERS,
+    VariationalResult,
+    backtrack,
+    elbo,
+    expectation_gradient,
+    natural_target,
+    variational_inference,
+    variational_natural_gradient,
+)
 from expfam._training.calibration import interval_coverage, pit, pit_histogram
 from expfam._training.fused import fused_linear_cross_entropy
 from expfam._training.heads import SourceLink, source_link
+from expfam._training.ivon import IVONState, bayesian_model_average, ivon, ivon_sample, ivon_scale
 from expfam._training.loss import loss
 from expfam.families import *  # noqa: F403  (every family class; see expfam/families/__init__.py)
 
 __version__ = _version("expfam")
 
 __all__ = [
+    "IVONState",
+    "PATHWISE_SAMPLERS",
+    "VariationalResult",
+    "backtrack",
+    "bayesian_model_average",
+    "elbo",
+    "expectation_gradient",
+    "natural_target",
+    "variational_inference",
+    "variational_natural_gradient",
     "BetaBernoulli",
     "ConjugatePrior",
     "DirichletCategorical",
@@ -99,6 +120,9 @@ __all__ = [
     "gauss_newton_vector_product",
     "interval_coverage",
     "inverse_fisher_vector_product",
+    "ivon",
+    "ivon_sample",
+    "ivon_scale",
     "kl_divergence",
     "log_prob",
     "loss",

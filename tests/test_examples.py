@@ -84,3 +84,14 @@ def test_natural_gradient_fit():
     for name in ("natural gradient", "mirror descent"):  # five Newton / mirror steps reach the MLE
         assert abs(results[name] - results["maximum likelihood"]) < 1e-5
     assert results["gradient descent"] > results["maximum likelihood"] + 0.05
+
+
+def test_variational_inference():
+    results = run_fast("variational_inference")
+    assert results["beta-bernoulli one step: max |VI - conjugate|"] < 1e-4
+    vi, grid = results["gamma-lognormal: VI posterior mean"], results["gamma-lognormal: grid posterior mean"]
+    assert abs(vi - grid) < 0.02 * grid  # a Gamma q is close to, not equal to, the posterior
+    assert (
+        results["logistic regression: test accuracy"]
+        > results["logistic regression: test accuracy, true weights"] - 0.05
+    )
