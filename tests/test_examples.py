@@ -65,3 +65,22 @@ def test_distillation():
     results = run_fast("distillation")
     for family in ("Categorical", "Gamma"):
         assert results[f"{family} KL from distributions"] < 0.2 * results[f"{family} KL from samples"]
+
+
+def test_flax_head():
+    pytest.importorskip("flax")
+    results = run_fast("flax_head")
+    assert results["final loss"] < results["initial loss"] - 0.3
+
+
+def test_equinox_head():
+    pytest.importorskip("equinox")
+    results = run_fast("equinox_head")
+    assert results["final loss"] < results["initial loss"] - 0.3
+
+
+def test_natural_gradient_fit():
+    results = run_fast("natural_gradient_fit")
+    for name in ("natural gradient", "mirror descent"):  # five Newton / mirror steps reach the MLE
+        assert abs(results[name] - results["maximum likelihood"]) < 1e-5
+    assert results["gradient descent"] > results["maximum likelihood"] + 0.05

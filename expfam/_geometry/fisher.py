@@ -133,8 +133,8 @@ def bregman_divergence(family: ExponentialFamily, p: Any, q: Any, coordinates: C
 
     Args:
         family: the exponential family.
-        p, q: the two distributions' parameters in the chosen coordinates, shape (..., M),
-            batch axes broadcast.
+        p: the first distribution's parameters in the chosen coordinates, shape (..., M).
+        q: the second distribution's parameters, likewise; the batch axes of p and q broadcast.
         coordinates: ``"natural"`` or ``"expectation"``.
 
     Returns:

@@ -73,7 +73,9 @@ def gauss_newton_direction(
     """The damped natural-gradient direction ``(G + damping I)^{-1} gradient`` by conjugate gradients.
 
     Args:
-        family, predict, params: as for ``gauss_newton_operator``.
+        family: as for ``gauss_newton_operator``.
+        predict: as for ``gauss_newton_operator``.
+        params: as for ``gauss_newton_operator``.
         gradient: the gradient of the mean cross-entropy in params (same pytree).
         damping: Tikhonov damping ``>= 0``; 0 is plain Fisher scoring (G must then be
             non-singular on the gradient's span).
@@ -106,7 +108,8 @@ def scale_by_gauss_newton(
 
     Args:
         family: the family whose natural parameters the model outputs.
-        damping, max_steps: as for ``gauss_newton_direction``.
+        damping: as for ``gauss_newton_direction``.
+        max_steps: as for ``gauss_newton_direction``.
     """
     import optax  # imported on use: it costs 0.15 s of `import expfam`
 

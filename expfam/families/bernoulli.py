@@ -30,6 +30,20 @@ _probability.defjvps(lambda tangent, _, logit: tangent * jax.nn.sigmoid(logit) *
 
 @dataclasses.dataclass(frozen=True)
 class Bernoulli(ExponentialFamily):
+    """Bernoulli: a binary label ``x in {0, 1}``; its cross-entropy is the sigmoid binary cross-entropy.
+
+    * density: ``q(x) = p^x (1 - p)^(1 - x)``; support ``x in {0, 1}``
+    * natural parameter (M = 1): ``eta = log(probability / (1 - probability))``, the logit of p
+    * sufficient statistic ``T(x) = x``; carrier ``h(x) = 1``
+    * log-normalizer ``g(eta) = softplus(eta) = log(1 + e^eta)``
+    * expectation parameter ``g'(eta) = E[x] = sigmoid(eta) = p``
+    * source parameter: ``probability = p``, the probability of ``x = 1``
+    * scipy: ``scipy.stats.bernoulli(probability)``
+    * TFP: ``tfd.Bernoulli(probs=probability)``
+    * canonical link ``link(raw)``: the logit itself, ``eta = raw``
+    * source head ``source_link(Bernoulli())``: ``probability = sigmoid(raw)``
+    """
+
     catalogue = (({}, ({"probability": 0.3}, {"probability": 0.97}, {"probability": 0.001})),)
 
     @property

@@ -26,6 +26,20 @@ from expfam.families import dirichlet
 
 @dataclasses.dataclass(frozen=True)
 class Beta(ExponentialFamily):
+    """Beta: a proportion ``0 < x < 1`` with concentrations ``a, b > 0``.
+
+    * density: ``q(x) = x^(a - 1) (1 - x)^(b - 1) / B(a, b)``; support ``0 < x < 1``
+    * natural parameters (M = 2): ``eta = (alpha, beta)``, the concentrations ``(a, b)``
+    * sufficient statistics ``T(x) = (log x, log(1 - x))``; carrier ``h(x) = 1 / (x (1 - x))``
+    * log-normalizer ``g(eta) = lbeta(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)``
+    * expectation parameters ``E[T(x)] = (digamma(a) - digamma(a + b), digamma(b) - digamma(a + b))``
+    * source parameters: ``alpha = a`` (the exponent of x), ``beta = b`` (the exponent of 1 - x)
+    * scipy: ``scipy.stats.beta(alpha, beta)``
+    * TFP: ``tfd.Beta(concentration1=alpha, concentration0=beta)``
+    * canonical link ``link(raw)``: ``eta = (positive(raw_1), positive(raw_2))``, ``positive = softplus + tiny``
+    * source head ``source_link(Beta())``: ``alpha = positive(raw_1)``, ``beta = positive(raw_2)`` (the same map)
+    """
+
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         (
             {},

@@ -50,8 +50,22 @@ def _log_odds_parts(x: Array) -> tuple[Array, Array]:
 
 @dataclasses.dataclass(frozen=True)
 class BetaPrime(Beta):
-    """Shares the Beta's natural parameters, g, expectation, Fisher, inverse map, natural domain,
-    canonical link, source parameters and KL (all inherited); the sample space is what differs."""
+    """Beta prime (inverted beta): a positive ratio ``x > 0``, the odds ``u / (1 - u)`` of ``u ~ Beta(a, b)``.
+
+    Shares the Beta's natural parameters, g, expectation, Fisher, inverse map, natural domain,
+    canonical link, source parameters and KL (all inherited); the sample space is what differs.
+
+    * density: ``q(x) = x^(a - 1) (1 + x)^(-a - b) / B(a, b)``; support ``x > 0``
+    * natural parameters (M = 2): ``eta = (alpha, beta)``, the shapes ``(a, b)``
+    * sufficient statistics ``T(x) = (log(x / (1 + x)), -log(1 + x))``; carrier ``h(x) = 1 / x``
+    * log-normalizer ``g(eta) = lbeta(a, b)``
+    * expectation parameters ``E[T(x)] = (digamma(a) - digamma(a + b), digamma(b) - digamma(a + b))``
+    * source parameters: ``alpha = a``, ``beta = b``
+    * scipy: ``scipy.stats.betaprime(alpha, beta)``
+    * TFP: none (no beta prime distribution in TFP)
+    * canonical link ``link(raw)``: ``eta = (positive(raw_1), positive(raw_2))``, ``positive = softplus + tiny``
+    * source head ``source_link(BetaPrime())``: ``alpha = positive(raw_1)``, ``beta = positive(raw_2)``
+    """
 
     catalogue = (
         (

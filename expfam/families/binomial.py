@@ -53,6 +53,20 @@ def _is_count(x: Array, n: float) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class Binomial(ExponentialFamily):
+    """Binomial with ``num_trials = n`` known: a count ``x in {0, 1, ..., n}``.
+
+    * density: ``q(x) = C(n, x) p^x (1 - p)^(n - x)``; support ``x in {0, ..., n}``
+    * natural parameter (M = 1): ``eta = log(probability / (1 - probability))``, the logit of p
+    * sufficient statistic ``T(x) = x``; carrier ``h(x) = C(n, x)``
+    * log-normalizer ``g(eta) = n softplus(eta)``
+    * expectation parameter ``E[x] = n sigmoid(eta) = n p``
+    * source parameter: ``probability = p``, the success probability of one trial
+    * scipy: ``scipy.stats.binom(num_trials, probability)``
+    * TFP: ``tfd.Binomial(total_count=num_trials, probs=probability)``
+    * canonical link ``link(raw)``: the logit itself, ``eta = raw``
+    * source head ``source_link(Binomial(n))``: ``probability = sigmoid(raw)``
+    """
+
     num_trials: int
     catalogue = (
         ({"num_trials": 1}, ({"probability": 0.3},)),

@@ -80,6 +80,22 @@ class LabelsOrProbabilities(supports.Support):
 
 @dataclasses.dataclass(frozen=True)
 class Categorical(ExponentialFamily):
+    """Categorical over ``num_classes = K`` classes: a class label (the softmax cross-entropy).
+
+    * density: ``q(k) = softmax(eta)_k = p_k``; support: integer labels ``0 .. K - 1``, or one-hot /
+      probability vectors of length K (soft labels, a distribution target)
+    * natural parameters (M = K): ``eta = log(probabilities)``, the logits (over-complete: adding a
+      constant to every logit changes nothing; ``log p`` is the representative with ``g = 0``)
+    * sufficient statistics ``T(x) = one_hot(x)``; carrier ``h = 1``
+    * log-normalizer ``g(eta) = logsumexp(eta)``
+    * expectation parameters ``E[T(x)] = softmax(eta) = p``
+    * source parameters: ``probabilities = p``, a vector of K probabilities summing to 1
+    * scipy: ``scipy.stats.multinomial(1, probabilities)`` at the one-hot vector of the label
+    * TFP: ``tfd.Categorical(probs=probabilities)``
+    * canonical link ``link(raw)``: the logits themselves, ``eta = raw``
+    * source head ``source_link(Categorical(K))``: ``probabilities = softmax(raw)``
+    """
+
     num_classes: int
     catalogue = (
         ({"num_classes": 4}, ({"probabilities": [0.1, 0.2, 0.3, 0.4]}, {"probabilities": [0.97, 0.01, 0.01, 0.01]})),

@@ -34,6 +34,20 @@ def _gamma_natural(eta: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class ChiSquare(ExponentialFamily):
+    """Chi-square with unknown degrees of freedom ``k > 0``: a positive target ``x > 0``.
+
+    * density: ``q(x) = x^(k/2 - 1) e^(-x/2) / (2^(k/2) Gamma(k/2))``; support ``x > 0``
+    * natural parameter (M = 1): ``eta = df / 2 - 1`` (above -1)
+    * sufficient statistic ``T(x) = log x``; carrier ``h(x) = e^(-x/2)``
+    * log-normalizer ``g(eta) = lgamma(eta + 1) + (eta + 1) log 2``
+    * expectation parameter ``E[log x] = digamma(k/2) + log 2``
+    * source parameter: ``df = k``; the Gamma with shape ``k/2`` and rate ``1/2``
+    * scipy: ``scipy.stats.chi2(df)``
+    * TFP: ``tfd.Chi2(df=df)``
+    * canonical link ``link(raw)``: ``eta = -1 + softplus(raw) + gap`` (``gap`` the float spacing above -1)
+    * source head ``source_link(ChiSquare())``: ``df = positive(raw) = softplus(raw) + tiny``
+    """
+
     catalogue = (({}, ({"df": 3.0}, {"df": 0.2}, {"df": 2.0}, {"df": 2000.0})),)
 
     @property

@@ -138,6 +138,21 @@ def stable_kl(eta_p: Array, eta_q: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class ContinuousBernoulli(ExponentialFamily):
+    """Continuous Bernoulli (Loaiza-Ganem and Cunningham, 2019): a target ``0 <= x <= 1``.
+
+    * density: ``q(x) = C(lam) lam^x (1 - lam)^(1 - x)`` with ``C(lam) = eta / (2 lam - 1)`` (2 at lam = 1/2);
+      support ``0 <= x <= 1``
+    * natural parameter (M = 1): ``eta = log(lam / (1 - lam))``, the logit of lam
+    * sufficient statistic ``T(x) = x``; carrier ``h = 1``
+    * log-normalizer ``g(eta) = log((e^eta - 1) / eta)`` (0 at ``eta = 0``, the uniform distribution)
+    * expectation parameter ``E[x] = 1 / (1 - e^-eta) - 1 / eta``
+    * source parameter: ``lam``, in (0, 1) (not the mean, except at 1/2)
+    * scipy: none (scipy.stats has no continuous Bernoulli)
+    * TFP: ``tfd.ContinuousBernoulli(probs=lam)``
+    * canonical link ``link(raw)``: the logit itself, ``eta = raw``
+    * source head ``source_link(ContinuousBernoulli())``: ``lam = sigmoid(raw)``
+    """
+
     catalogue = (({}, ({"lam": 0.3}, {"lam": 0.5}, {"lam": 0.5 + 0.0001}, {"lam": 0.0001}, {"lam": 0.9999})),)
 
     @property

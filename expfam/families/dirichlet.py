@@ -301,6 +301,21 @@ def in_simplex(x: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class Dirichlet(ExponentialFamily):
+    """Dirichlet over ``num_classes = K`` coordinates: a probability vector (composition) target.
+
+    * density: ``q(x) = Gamma(a0) / prod_k Gamma(a_k) prod_k x_k^(a_k - 1)``, ``a0 = sum_k a_k``; support:
+      the open simplex ``x_k > 0``, ``sum_k x_k = 1``
+    * natural parameters (M = K): ``eta = concentration``, the concentrations ``a``
+    * sufficient statistics ``T(x) = log x`` (all K coordinates); carrier ``h(x) = 1 / prod_k x_k``
+    * log-normalizer ``g(eta) = sum_k lgamma(a_k) - lgamma(a0)``
+    * expectation parameters ``E[log x_k] = digamma(a_k) - digamma(a0)``
+    * source parameter: ``concentration = a``, K positive numbers
+    * scipy: ``scipy.stats.dirichlet(concentration)`` (which takes the coordinates on the first axis)
+    * TFP: ``tfd.Dirichlet(concentration=concentration)``
+    * canonical link ``link(raw)``: ``a_k = positive(raw_k) = softplus(raw_k) + tiny``
+    * source head ``source_link(Dirichlet(K))``: ``concentration = positive(raw)`` (the same map)
+    """
+
     num_classes: int
     catalogue = (
         (

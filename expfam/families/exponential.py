@@ -18,6 +18,20 @@ from expfam._numerics import special
 
 @dataclasses.dataclass(frozen=True)
 class Exponential(ExponentialFamily):
+    """Exponential: a non-negative waiting time with rate r.
+
+    * density: ``q(x) = r e^(-r x)``; support ``x >= 0``
+    * natural parameter (M = 1): ``eta = -rate``
+    * sufficient statistic ``T(x) = x``; carrier ``h = 1``
+    * log-normalizer ``g(eta) = -log(-eta) = -log r``
+    * expectation parameter ``E[x] = 1 / r``
+    * source parameter: ``rate = r`` (the mean is ``1 / r``)
+    * scipy: ``scipy.stats.expon(scale=1 / rate)``
+    * TFP: ``tfd.Exponential(rate=rate)``
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Exponential())``: ``rate = positive(raw)`` (the same map)
+    """
+
     catalogue = (({}, ({"rate": 0.5}, {"rate": 20.0})),)
 
     @property

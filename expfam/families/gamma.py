@@ -52,6 +52,21 @@ def shape_from_log_gap(s: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class Gamma(ExponentialFamily):
+    """Gamma: a positive, skewed target with shape k and rate r.
+
+    * density: ``q(x) = r^k x^(k - 1) e^(-r x) / Gamma(k)``; support ``x > 0``
+    * natural parameters (M = 2): ``eta = (-rate, shape)``, that is ``(-r, k)``
+    * sufficient statistics ``T(x) = (x, log x)``; carrier ``h(x) = 1 / x``
+    * log-normalizer ``g(eta) = lgamma(k) - k log r``
+    * expectation parameters ``E[T(x)] = (k / r, digamma(k) - log r)``
+    * source parameters: ``shape = k``, ``rate = r`` (the mean is ``k / r``)
+    * scipy: ``scipy.stats.gamma(shape, scale=1 / rate)``
+    * TFP: ``tfd.Gamma(concentration=shape, rate=rate)``
+    * canonical link ``link(raw)``: ``eta = (-positive(raw_1), positive(raw_2))``, ``positive = softplus + tiny``
+      (rate from the first output, shape from the second, in eta's order)
+    * source head ``source_link(Gamma())``: ``shape = positive(raw_1)``, ``rate = positive(raw_2)``
+    """
+
     catalogue = (({}, ({"shape": 2.0, "rate": 3.0}, {"shape": 0.05, "rate": 1.0}, {"shape": 50.0, "rate": 0.5})),)
 
     @property

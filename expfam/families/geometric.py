@@ -20,6 +20,21 @@ from expfam.families.negative_binomial import NegativeBinomialBase
 
 @dataclasses.dataclass(frozen=True)
 class Geometric(NegativeBinomialBase):
+    """Geometric: the number of events ``x in {0, 1, 2, ...}`` before the first non-event.
+
+    * density: ``q(x) = (1 - p) p^x``; support ``x in {0, 1, ...}``
+    * natural parameter (M = 1): ``eta = log(probability)``, below 0
+    * sufficient statistic ``T(x) = x``; carrier ``h = 1``
+    * log-normalizer ``g(eta) = -log(1 - e^eta)``
+    * expectation parameter ``E[x] = p / (1 - p)``
+    * source parameter: ``probability = p``, the probability of an event (a counted trial); scipy's and
+      TFP's success probability is ``1 - p``. ``NegativeBinomial(1)`` is the same distribution.
+    * scipy: ``scipy.stats.geom(1 - probability, loc=-1)``
+    * TFP: ``tfd.Geometric(probs=1 - probability)``
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Geometric())``: ``probability = sigmoid(raw)``
+    """
+
     r: ClassVar[float] = 1.0  # type: ignore[misc]  # a constant here, a field of NegativeBinomial
     catalogue = (({}, ({"probability": 0.4}, {"probability": 1e-06}, {"probability": 0.999})),)
 

@@ -31,6 +31,21 @@ def _gamma_natural(eta: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class InverseGamma(ExponentialFamily):
+    """Inverse gamma: a positive target ``x > 0`` with shape a and scale b (``1 / x ~ Gamma(a, rate b)``).
+
+    * density: ``q(x) = b^a x^(-a - 1) e^(-b / x) / Gamma(a)``; support ``x > 0``
+    * natural parameters (M = 2): ``eta = (-scale, -shape)``, that is ``(-b, -a)``
+    * sufficient statistics ``T(x) = (1 / x, log x)``; carrier ``h(x) = 1 / x``
+    * log-normalizer ``g(eta) = lgamma(a) - a log b``
+    * expectation parameters ``E[T(x)] = (a / b, log b - digamma(a))``
+    * source parameters: ``shape = a``, ``scale = b``
+    * scipy: ``scipy.stats.invgamma(shape, scale=scale)``
+    * TFP: ``tfd.InverseGamma(concentration=shape, scale=scale)``
+    * canonical link ``link(raw)``: ``eta = (-positive(raw_1), -positive(raw_2))``, ``positive = softplus + tiny``
+      (scale from the first output, shape from the second, in eta's order)
+    * source head ``source_link(InverseGamma())``: ``shape = positive(raw_1)``, ``scale = positive(raw_2)``
+    """
+
     catalogue = (
         (
             {},

@@ -54,6 +54,21 @@ def _mean_shape(eta: Array) -> tuple[Array, Array]:
 
 @dataclasses.dataclass(frozen=True)
 class InverseGaussian(ExponentialFamily):
+    """Inverse Gaussian (Wald) with mean mu and shape lam: a positive first-passage time ``x > 0``.
+
+    * density: ``q(x) = sqrt(lam / (2 pi x^3)) exp(-lam (x - mu)^2 / (2 mu^2 x))``; support ``x > 0``
+    * natural parameters (M = 2): ``eta = (-shape / (2 * mean**2), -shape / 2)``,
+      that is ``(-lam / (2 mu^2), -lam / 2)``
+    * sufficient statistics ``T(x) = (x, 1 / x)``; carrier ``h(x) = (2 pi x^3)^(-1/2)``
+    * log-normalizer ``g(eta) = -2 sqrt(eta_1 eta_2) - 1/2 log(-2 eta_2) = -lam / mu - 1/2 log lam``
+    * expectation parameters ``E[T(x)] = (mu, 1 / mu + 1 / lam)``
+    * source parameters: ``mean = mu``, ``shape = lam``
+    * scipy: ``scipy.stats.invgauss(mean / shape, scale=shape)`` (scipy's shape parameter is ``mu / lam``)
+    * TFP: ``tfd.InverseGaussian(loc=mean, concentration=shape)``
+    * canonical link ``link(raw)``: ``eta = (-positive(raw_1), -positive(raw_2))``, ``positive = softplus + tiny``
+    * source head ``source_link(InverseGaussian())``: ``mean = positive(raw_1)``, ``shape = positive(raw_2)``
+    """
+
     catalogue = (({}, ({"mean": 2.0, "shape": 3.0}, {"mean": 0.1, "shape": 10.0}, {"mean": 100.0, "shape": 0.1})),)
 
     @property

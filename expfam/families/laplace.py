@@ -21,6 +21,20 @@ from expfam.families._negative_log import NegativeLogNormalizer
 
 @dataclasses.dataclass(frozen=True)
 class Laplace(NegativeLogNormalizer):
+    """Laplace with a known location ``loc``: a real target with heavier-than-Gaussian tails (the L1 loss).
+
+    * density: ``q(x) = exp(-|x - loc| / b) / (2 b)``; support: x real
+    * natural parameter (M = 1): ``eta = -1 / scale``, that is ``-1 / b``
+    * sufficient statistic ``T(x) = |x - loc|``; carrier ``h = 1 / 2``
+    * log-normalizer ``g(eta) = -log(-eta) = log b``
+    * expectation parameter ``E|x - loc| = b``
+    * source parameter: ``scale = b``; ``loc`` is a field of the family (default 0), not learned
+    * scipy: ``scipy.stats.laplace(loc, scale)``
+    * TFP: ``tfd.Laplace(loc=loc, scale=scale)``
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Laplace())``: ``scale = positive(raw)``
+    """
+
     loc: float = 0.0
     catalogue = (
         ({}, ({"scale": 1.0}, {"scale": 1e-06}, {"scale": 1000000.0})),

@@ -132,6 +132,20 @@ def _initial(chi: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class Logarithmic(LogProbability):
+    """Logarithmic (log-series): a count ``x in {1, 2, 3, ...}`` with probability ``0 < p < 1``.
+
+    * density: ``q(x) = -p^x / (x log(1 - p))``; support ``x in {1, 2, ...}``
+    * natural parameter (M = 1): ``eta = log(probability)``, below 0
+    * sufficient statistic ``T(x) = x``; carrier ``h(x) = 1 / x``
+    * log-normalizer ``g(eta) = log(-log(1 - e^eta))``
+    * expectation parameter ``E[x] = p / ((1 - p) (-log(1 - p)))``
+    * source parameter: ``probability = p``
+    * scipy: ``scipy.stats.logser(probability)``
+    * TFP: none (no log-series distribution in TFP)
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Logarithmic())``: ``probability = sigmoid(raw)``
+    """
+
     catalogue = (({}, ({"probability": 0.3}, {"probability": 0.9}, {"probability": 1e-3}, {"probability": 0.999})),)
 
     @property

@@ -19,6 +19,20 @@ from expfam.families.normal import Normal
 
 @dataclasses.dataclass(frozen=True)
 class LogNormal(Normal):
+    """LogNormal: a positive, right-skewed target whose logarithm is ``Normal(loc, scale^2)``.
+
+    * density: ``q(x) = exp(-(log x - loc)^2 / (2 scale^2)) / (x scale sqrt(2 pi))``; support ``x > 0``
+    * natural parameters (M = 2): ``eta = (loc / scale**2, -1 / (2 * scale**2))``, the Normal's on ``log x``
+    * sufficient statistics ``T(x) = (log x, (log x)^2)``; carrier ``h(x) = 1 / (x sqrt(2 pi))``
+    * log-normalizer ``g(eta) = loc^2 / (2 v) + 1/2 log v`` with ``v = scale^2``
+    * expectation parameters ``E[T(x)] = (loc, loc^2 + v)``
+    * source parameters: ``loc`` and ``scale`` of ``log x`` (the median of x is ``e^loc``)
+    * scipy: ``scipy.stats.lognorm(scale, scale=exp(loc))`` (scipy's shape ``s`` is our scale)
+    * TFP: ``tfd.LogNormal(loc=loc, scale=scale)``
+    * canonical link ``link(raw)``: ``eta = (raw_1, -positive(raw_2))``, ``positive = softplus + tiny``
+    * source head ``source_link(LogNormal())``: ``loc = raw_1``, ``scale = positive(raw_2)``
+    """
+
     catalogue = (({}, ({"loc": 0.0, "scale": 1.0}, {"loc": 1.5, "scale": 0.3})),)
 
     @property

@@ -29,6 +29,20 @@ from expfam.families.binomial import binomial_expected
 
 @dataclasses.dataclass(frozen=True)
 class Multinomial(ExponentialFamily):
+    """Multinomial with ``num_trials = n`` known over ``num_classes = K`` classes: a count vector.
+
+    * density: ``q(x) = n! / prod_k x_k! prod_k p_k^(x_k)``; support: counts ``x_k >= 0`` with ``sum_k x_k = n``
+    * natural parameters (M = K): ``eta = log(probabilities)``, the logits (over-complete, as the Categorical's)
+    * sufficient statistics ``T(x) = x`` (all K counts); carrier ``h(x) = n! / prod_k x_k!``
+    * log-normalizer ``g(eta) = n logsumexp(eta)``
+    * expectation parameters ``E[x] = n softmax(eta) = n p``
+    * source parameters: ``probabilities = p``, K probabilities summing to 1
+    * scipy: ``scipy.stats.multinomial(num_trials, probabilities)``
+    * TFP: ``tfd.Multinomial(total_count=num_trials, probs=probabilities)``
+    * canonical link ``link(raw)``: the logits themselves, ``eta = raw``
+    * source head ``source_link(Multinomial(n, K))``: ``probabilities = softmax(raw)``
+    """
+
     num_trials: int
     num_classes: int
     catalogue = (

@@ -52,6 +52,25 @@ from expfam._numerics import linalg, packing
 
 @dataclasses.dataclass(frozen=True)
 class MultivariateNormal(ExponentialFamily):
+    """Multivariate normal in ``dim = d`` dimensions with unknown mean and full covariance.
+
+    * density: ``q(x) = N(x; mu, Sigma)``, precision ``P = Sigma^-1``; support: x in R^d
+    * natural parameters (M = d + d (d + 1) / 2): ``eta = (inv(covariance) @ loc, pack(-inv(covariance) / 2))``,
+      that is ``(P mu, pack(-P / 2))``, with
+      ``pack(S) = (S_11, ..., S_dd, sqrt(2) S_12, sqrt(2) S_13, ..., sqrt(2) S_(d-1)d)`` (the diagonal, then
+      the upper triangle row by row, so that the dot product of packed vectors is the trace inner product)
+    * sufficient statistics ``T(x) = (x, pack(x x^T))``; carrier ``h = (2 pi)^(-d/2)``
+    * log-normalizer ``g(eta) = 1/2 mu^T P mu - 1/2 log det P``
+    * expectation parameters ``E[T(x)] = (mu, pack(Sigma + mu mu^T))``
+    * source parameters: ``loc = mu`` (d values), ``covariance = Sigma`` (d x d, positive definite)
+    * scipy: ``scipy.stats.multivariate_normal(loc, covariance)``
+    * TFP: ``tfd.MultivariateNormalTriL(loc=loc, scale_tril=cholesky(covariance))``
+    * canonical link ``link(raw)``: ``eta = (raw_1, pack(-E^(1/2) C E^(1/2)))`` from d + d (d + 1) / 2 outputs,
+      E the softplus scales and C a correlation matrix (``constraints.positive_definite_from_raw``)
+    * source head ``source_link(MultivariateNormal(d))``: ``loc = raw_1`` (d outputs),
+      ``covariance = positive_definite_from_raw(raw_2)`` (d (d + 1) / 2 outputs)
+    """
+
     dim: int
     catalogue = (
         (

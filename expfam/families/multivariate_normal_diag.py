@@ -28,6 +28,21 @@ _NORMAL = Normal()
 
 @dataclasses.dataclass(frozen=True)
 class MultivariateNormalDiag(ExponentialFamily):
+    """Multivariate normal in ``dim = d`` dimensions with unknown mean and diagonal covariance.
+
+    * density: ``q(x) = prod_i N(x_i; loc_i, scale_i^2)``; support: x in R^d
+    * natural parameters (M = 2 d): ``eta = (loc / scale**2, -1 / (2 * scale**2))``: the d first-order
+      coordinates, then the d second-order ones
+    * sufficient statistics ``T(x) = (x_1, ..., x_d, x_1^2, ..., x_d^2)``; carrier ``h = (2 pi)^(-d/2)``
+    * log-normalizer ``g(eta) = sum_i (loc_i^2 / (2 v_i) + 1/2 log v_i)`` with ``v = scale^2``
+    * expectation parameters ``E[T(x)] = (loc, loc^2 + v)``
+    * source parameters: ``loc`` and ``scale`` (d values each; the standard deviations)
+    * scipy: ``scipy.stats.multivariate_normal(loc, diag(scale**2))``
+    * TFP: ``tfd.MultivariateNormalDiag(loc=loc, scale_diag=scale)``
+    * canonical link ``link(raw)``: ``eta = (raw_1, -positive(raw_2))``, d outputs each, ``positive = softplus + tiny``
+    * source head ``source_link(MultivariateNormalDiag(d))``: ``loc = raw_1``, ``scale = positive(raw_2)``
+    """
+
     dim: int
     catalogue = (
         (

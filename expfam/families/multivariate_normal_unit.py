@@ -24,6 +24,20 @@ _UNIT = NormalKnownVariance(1.0)
 
 @dataclasses.dataclass(frozen=True)
 class MultivariateNormalUnit(ExponentialFamily):
+    """Multivariate normal in ``dim = d`` dimensions with unknown mean and identity covariance (the MSE).
+
+    * density: ``q(x) = N(x; loc, I)``; support: x in R^d
+    * natural parameters (M = d): ``eta = loc``
+    * sufficient statistics ``T(x) = x``; carrier ``h(x) = (2 pi)^(-d/2) exp(-|x|^2 / 2)``
+    * log-normalizer ``g(eta) = |eta|^2 / 2``
+    * expectation parameters ``E[x] = loc``; the negative log-likelihood is ``|x - loc|^2 / 2`` plus a constant
+    * source parameter: ``loc`` (d values)
+    * scipy: ``scipy.stats.multivariate_normal(loc, eye(dim))``
+    * TFP: ``tfd.MultivariateNormalDiag(loc=loc, scale_diag=ones(dim))``
+    * canonical link ``link(raw)``: the identity, ``eta = raw``
+    * source head ``source_link(MultivariateNormalUnit(d))``: ``loc = raw`` (the same map)
+    """
+
     dim: int
     catalogue = (({"dim": 3}, ({"loc": [0.5, -1.0, 2.0]}, {"loc": [30.0, 0.0, -30.0]})),)
 

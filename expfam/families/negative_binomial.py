@@ -107,6 +107,22 @@ class NegativeBinomialBase(LogProbability):
 
 @dataclasses.dataclass(frozen=True)
 class NegativeBinomial(NegativeBinomialBase):
+    """Negative binomial with ``r > 0`` known: an over-dispersed count ``x in {0, 1, 2, ...}``.
+
+    * density: ``q(x) = Gamma(x + r) / (Gamma(r) x!) (1 - p)^r p^x``, the number of events before the r-th
+      non-event; support ``x in {0, 1, ...}``
+    * natural parameter (M = 1): ``eta = log(probability)``, below 0
+    * sufficient statistic ``T(x) = x``; carrier ``h(x) = Gamma(x + r) / (Gamma(r) x!)``
+    * log-normalizer ``g(eta) = -r log(1 - e^eta)``
+    * expectation parameter ``E[x] = r p / (1 - p)``; the variance is ``mean (1 + mean / r)``
+    * source parameter: ``probability = p``, the probability of an event (a counted trial). scipy's ``p``
+      is ``1 - probability`` (scipy counts failures before the r-th success); TFP's ``probs`` is ``probability``
+    * scipy: ``scipy.stats.nbinom(r, 1 - probability)``
+    * TFP: ``tfd.NegativeBinomial(total_count=r, probs=probability)``
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(NegativeBinomial(r))``: ``probability = sigmoid(raw)``
+    """
+
     r: float
     catalogue = (
         ({"r": 2.5}, ({"probability": 0.4}, {"probability": 1e-06}, {"probability": 0.999})),

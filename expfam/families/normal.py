@@ -31,6 +31,21 @@ def _loc_variance(eta: Array) -> tuple[Array, Array]:
 
 @dataclasses.dataclass(frozen=True)
 class Normal(ExponentialFamily):
+    """Normal with unknown mean and variance (heteroscedastic regression).
+
+    * density: ``q(x) = N(x; loc, scale^2)``; support: x real
+    * natural parameters (M = 2): ``eta = (loc / scale**2, -1 / (2 * scale**2))``, that is ``(loc / v, -1 / (2 v))``
+      with ``v = scale^2``
+    * sufficient statistics ``T(x) = (x, x^2)``; carrier ``h = 1 / sqrt(2 pi)``
+    * log-normalizer ``g(eta) = -eta_1^2 / (4 eta_2) + 1/2 log(-1 / (2 eta_2)) = loc^2 / (2 v) + 1/2 log v``
+    * expectation parameters ``E[T(x)] = (loc, loc^2 + v)``
+    * source parameters: ``loc`` (the mean) and ``scale`` (the standard deviation)
+    * scipy: ``scipy.stats.norm(loc, scale)``
+    * TFP: ``tfd.Normal(loc=loc, scale=scale)``
+    * canonical link ``link(raw)``: ``eta = (raw_1, -positive(raw_2))``, ``positive = softplus + tiny``
+    * source head ``source_link(Normal())``: ``loc = raw_1``, ``scale = positive(raw_2)``
+    """
+
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         ({}, ({"loc": 0.5, "scale": 2.0}, {"loc": -3.0, "scale": 0.1}, {"loc": 100.0, "scale": 10.0})),
     )
@@ -119,11 +134,18 @@ class Normal(ExponentialFamily):
 
 @dataclasses.dataclass(frozen=True)
 class NormalKnownVariance(ExponentialFamily):
-    """Normal with a fixed variance: its negative log-likelihood is the scaled MSE.
+    """Normal with a fixed ``variance``: its negative log-likelihood is the scaled MSE.
 
-    ``eta = loc / variance``, ``T(x) = x``, ``g(eta) = variance eta^2 / 2``,
-    ``log h(x) = -x^2 / (2 variance) - 1/2 log(2 pi variance)``, so
-    ``-log q(y) = (y - loc)^2 / (2 variance) + 1/2 log(2 pi variance)``.
+    * density: ``q(x) = N(x; loc, variance)``; support: x real
+    * natural parameter (M = 1): ``eta = loc / variance``
+    * sufficient statistic ``T(x) = x``; carrier ``h(x) = exp(-x^2 / (2 variance)) / sqrt(2 pi variance)``
+    * log-normalizer ``g(eta) = variance eta^2 / 2``
+    * expectation parameter ``E[x] = loc``; ``-log q(y) = (y - loc)^2 / (2 variance) + 1/2 log(2 pi variance)``
+    * source parameter: ``loc``; ``variance`` is a field of the family (default 1), not learned
+    * scipy: ``scipy.stats.norm(loc, sqrt(variance))``
+    * TFP: ``tfd.Normal(loc=loc, scale=sqrt(variance))``
+    * canonical link ``link(raw)``: the network outputs the mean, ``eta = raw / variance``
+    * source head ``source_link(NormalKnownVariance())``: ``loc = raw`` (the same map)
     """
 
     variance: float = 1.0

@@ -21,6 +21,20 @@ from expfam._numerics import special
 
 @dataclasses.dataclass(frozen=True)
 class Pareto(ExponentialFamily):
+    """Pareto with a known ``minimum = m``: a heavy-tailed target ``x >= m`` with tail index alpha.
+
+    * density: ``q(x) = alpha m^alpha / x^(alpha + 1)``; support ``x >= m``
+    * natural parameter (M = 1): ``eta = -alpha``
+    * sufficient statistic ``T(x) = log x``; carrier ``h(x) = 1 / x`` on ``x >= m``
+    * log-normalizer ``g(eta) = -log(-eta) + eta log m``
+    * expectation parameter ``E[log x] = log m + 1 / alpha``
+    * source parameter: ``alpha``; ``minimum`` is a field of the family (default 1), not learned
+    * scipy: ``scipy.stats.pareto(alpha, scale=minimum)``
+    * TFP: ``tfd.Pareto(concentration=alpha, scale=minimum)``
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Pareto())``: ``alpha = positive(raw)`` (the same map)
+    """
+
     minimum: float = 1.0
     catalogue = (
         ({"minimum": 1.0}, ({"alpha": 2.5}, {"alpha": 0.7})),

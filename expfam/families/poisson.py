@@ -21,6 +21,20 @@ from expfam._numerics import special
 
 @dataclasses.dataclass(frozen=True)
 class Poisson(ExponentialFamily):
+    """Poisson: a count ``x in {0, 1, 2, ...}`` with rate lambda (Poisson regression).
+
+    * density: ``q(x) = lambda^x e^(-lambda) / x!``; support ``x in {0, 1, ...}``
+    * natural parameter (M = 1): ``eta = log(rate)``
+    * sufficient statistic ``T(x) = x``; carrier ``h(x) = 1 / x!``
+    * log-normalizer ``g(eta) = e^eta``
+    * expectation parameter ``E[x] = e^eta = lambda``
+    * source parameter: ``rate = lambda``
+    * scipy: ``scipy.stats.poisson(rate)``
+    * TFP: ``tfd.Poisson(rate=rate)``
+    * canonical link ``link(raw)``: the log-rate itself, ``eta = raw`` (the log link of Poisson regression)
+    * source head ``source_link(Poisson())``: ``rate = positive(raw) = softplus(raw) + tiny``
+    """
+
     catalogue = (({}, ({"rate": 3.5}, {"rate": 0.01}, {"rate": 400.0})),)
 
     @property

@@ -22,6 +22,20 @@ from expfam.families._negative_log import NegativeLogNormalizer
 
 @dataclasses.dataclass(frozen=True)
 class Rayleigh(NegativeLogNormalizer):
+    """Rayleigh with scale sigma: a positive magnitude ``x > 0`` (e.g. the norm of a 2-D Gaussian).
+
+    * density: ``q(x) = x / sigma^2 exp(-x^2 / (2 sigma^2))``; support ``x > 0``
+    * natural parameter (M = 1): ``eta = -1 / (2 * scale**2)``
+    * sufficient statistic ``T(x) = x^2``; carrier ``h(x) = 2 x``
+    * log-normalizer ``g(eta) = -log(-eta) = log(2 sigma^2)``
+    * expectation parameter ``E[x^2] = 2 sigma^2``
+    * source parameter: ``scale = sigma``
+    * scipy: ``scipy.stats.rayleigh(scale=scale)``
+    * TFP: ``tfd.Weibull(concentration=2, scale=sqrt(2) * scale)`` (TFP has no Rayleigh)
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Rayleigh())``: ``scale = positive(raw)``
+    """
+
     catalogue = (({}, ({"scale": 1.5}, {"scale": 1e-06}, {"scale": 1000000.0})),)
 
     @property

@@ -25,6 +25,21 @@ from expfam.families import von_mises_fisher as vmf
 
 @dataclasses.dataclass(frozen=True)
 class VonMises(ExponentialFamily):
+    """Von Mises: an angle x (radians) with mean direction ``loc`` and concentration ``kappa >= 0``.
+
+    * density: ``q(x) = exp(kappa cos(x - loc)) / (2 pi I_0(kappa))``; support: every real x (2 pi-periodic)
+    * natural parameters (M = 2): ``eta = (concentration * cos(loc), concentration * sin(loc))``; any vector
+      in R^2, with ``kappa = |eta|``
+    * sufficient statistics ``T(x) = (cos x, sin x)``; carrier ``h = 1``
+    * log-normalizer ``g(eta) = log(2 pi I_0(kappa))``
+    * expectation parameters ``E[T(x)] = A(kappa) (cos loc, sin loc)``, ``A = I_1 / I_0``
+    * source parameters: ``loc`` (radians) and ``concentration = kappa``
+    * scipy: ``scipy.stats.vonmises(concentration, loc=loc)``
+    * TFP: ``tfd.VonMises(loc=loc, concentration=concentration)``
+    * canonical link ``link(raw)``: the identity, ``eta = raw`` (every vector is valid)
+    * source head ``source_link(VonMises())``: ``loc = raw_1``, ``concentration = positive(raw_2)``
+    """
+
     catalogue = (
         (
             {},

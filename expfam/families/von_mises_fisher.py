@@ -228,6 +228,24 @@ def _householder_to(x: Array, mu: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class VonMisesFisher(ExponentialFamily):
+    """Von Mises-Fisher on the unit sphere in ``R^p`` (``p = dim >= 2``): a unit direction.
+
+    * density: ``q(x) = C_p(kappa) exp(kappa mu . x)`` with respect to the surface measure; support: unit
+      vectors in R^p
+    * natural parameters (M = p): ``eta = concentration * mean_direction``, that is ``kappa mu``; any vector
+      in R^p, with ``kappa = |eta|``
+    * sufficient statistics ``T(x) = x``; carrier ``h = 1``
+    * log-normalizer ``g(eta) = -log C_p(kappa)``
+      ``= log(2 pi^(p/2) / Gamma(p/2)) + log(Gamma(v + 1) I_v(kappa) / (kappa/2)^v)``, ``v = p/2 - 1``
+    * expectation parameters ``E[x] = A_v(kappa) mu``, ``A_v = I_(v+1) / I_v``
+    * source parameters: ``mean_direction = mu`` (a unit vector) and ``concentration = kappa``
+    * scipy: ``scipy.stats.vonmises_fisher(mean_direction, concentration)``
+    * TFP: ``tfd.VonMisesFisher(mean_direction=mean_direction, concentration=concentration)``
+    * canonical link ``link(raw)``: the identity, ``eta = raw`` (every vector is valid)
+    * source head ``source_link(VonMisesFisher(p))``: ``mean_direction = raw_1 / |raw_1|`` (p outputs),
+      ``concentration = positive(raw_2)`` (one output)
+    """
+
     dim: int
     catalogue = (
         (

@@ -23,6 +23,20 @@ from expfam.families._negative_log import NegativeLogNormalizer
 
 @dataclasses.dataclass(frozen=True)
 class Weibull(NegativeLogNormalizer):
+    """Weibull with a known ``shape = k`` and unknown scale lam: a positive lifetime ``x > 0``.
+
+    * density: ``q(x) = (k / lam) (x / lam)^(k - 1) exp(-(x / lam)^k)``; support ``x > 0``
+    * natural parameter (M = 1): ``eta = -scale**(-shape)``, that is ``-lam^(-k)``
+    * sufficient statistic ``T(x) = x^k``; carrier ``h(x) = k x^(k - 1)``
+    * log-normalizer ``g(eta) = -log(-eta) = k log lam``
+    * expectation parameter ``E[x^k] = lam^k``
+    * source parameter: ``scale = lam``; ``shape`` is a field of the family, not learned
+    * scipy: ``scipy.stats.weibull_min(shape, scale=scale)``
+    * TFP: ``tfd.Weibull(concentration=shape, scale=scale)``
+    * canonical link ``link(raw)``: ``eta = -positive(raw) = -(softplus(raw) + tiny)``
+    * source head ``source_link(Weibull(k))``: ``scale = positive(raw)``
+    """
+
     shape: float
     catalogue = (
         ({"shape": 2.5}, ({"scale": 1.5}, {"scale": 0.01}, {"scale": 100.0})),

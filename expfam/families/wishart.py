@@ -39,6 +39,24 @@ from expfam._numerics import linalg, packing, special
 
 @dataclasses.dataclass(frozen=True)
 class Wishart(ExponentialFamily):
+    """Wishart on ``dim x dim`` symmetric positive-definite matrices with known degrees of freedom ``df = n``.
+
+    * density: ``q(X) = |X|^((n - d - 1)/2) exp(-tr(V^-1 X) / 2) / (2^(n d / 2) |V|^(n/2) Gamma_d(n/2))``;
+      support: symmetric positive-definite d x d matrices; ``n > d - 1``
+    * natural parameters (M = d (d + 1) / 2): ``eta = pack(-inv(scale) / 2)``, that is ``pack(-V^-1 / 2)``
+      (``pack`` as in ``MultivariateNormal``: diagonal, then sqrt(2) times the upper triangle)
+    * sufficient statistics ``T(X) = pack(X)``;
+      carrier ``h(X) = |X|^((n - d - 1)/2) / (2^(n d / 2) Gamma_d(n/2))``
+    * log-normalizer ``g(eta) = n/2 log det V``
+    * expectation parameters ``E[T(X)] = pack(n V)``
+    * source parameter: ``scale = V`` (d x d, positive definite); ``df`` is a field of the family
+    * scipy: ``scipy.stats.wishart(df=df, scale=scale)``
+    * TFP: ``tfd.WishartTriL(df=df, scale_tril=cholesky(scale))``
+    * canonical link ``link(raw)``: ``eta = pack(-E^(1/2) C E^(1/2))``, E softplus scales and C a correlation
+      matrix from the remaining outputs (``constraints.positive_definite_from_raw``)
+    * source head ``source_link(Wishart(d, n))``: ``scale = positive_definite_from_raw(raw)``
+    """
+
     dim: int
     df: float
     catalogue = (

@@ -1,0 +1,1 @@
+"""Conjugate priors and compound predictive log-probabilities."""

@@ -1,0 +1,1 @@
+"""Fisher products, natural gradients, mirror descent and Gauss-Newton."""

@@ -1,0 +1,1 @@
+"""loss(), source heads, the fused large-vocabulary cross-entropy and calibration."""
