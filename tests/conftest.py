@@ -6,12 +6,17 @@
 * ``--family NAME`` (repeatable) keeps the tests of those family classes only (and the tests
   that run on no particular family);
 * the ``slow`` marker: the high-precision, Monte Carlo, quadrature, example and sharding modules
-  (``SLOW_MODULES``), and the command-line tests that train; ``pytest -m "not slow"`` leaves them out.
+  (``SLOW_MODULES``), and the command-line tests that train; ``pytest -m "not slow"`` leaves them out;
+* compiled programs go through JAX's persistent compilation cache in ``.jax-test-cache/``
+  (git-ignored): the two xdist workers compile a program once between them, programs freed by
+  ``jax.clear_caches`` below come back from disk, and a second run reads what the first compiled.
+  Compilation is most of the suite's time; a fresh clone starts with an empty cache.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Iterator
 
 import jax
@@ -20,6 +25,13 @@ import pytest
 import expfam
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+#: The persistent compilation cache: every program, however quick to compile, at most 2 GiB (least
+#: recently used first out; eviction also makes JAX lock the directory, so the workers share it).
+jax.config.update("jax_compilation_cache_dir", str(pathlib.Path(__file__).resolve().parent.parent / ".jax-test-cache"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+jax.config.update("jax_compilation_cache_max_size", 2 * 1024**3)
 
 
 @pytest.fixture(params=["float32", "float64"])

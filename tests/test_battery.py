@@ -18,7 +18,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from helpers import DRAWS, assert_close, draws, log_prob_and_gradient, representative, tolerance
-from jax.test_util import check_grads
 from registry import CASES, ENTRY_CASES, REFERENCES, Case, case_ids, scipy_distribution
 
 import expfam
@@ -189,23 +188,53 @@ def test_hessian_is_fisher(case: Case, dtype: str) -> None:
     assert_close(at["forward"], at["expected_forward"], dtype, floor=1e-3)
 
 
+@compiled
+def _reverse_derivatives(
+    family: expfam.ExponentialFamily, eta: jax.Array, target: tuple[jax.Array, jax.Array], directions: jax.Array
+) -> tuple[jax.Array, ...]:
+    """Reverse-mode derivatives at (eta, expectation = directions[3]), one compilation per family.
+
+    ``H(e) = sum cross_entropy(family, e, target)``: H, its gradient, and the reverse-over-reverse
+    Hessian-vector product along ``u = directions[0]``; the inverse map at the expectation point
+    and its vector-Jacobian product with the cotangent ``c = directions[2]`` (reverse mode
+    transposes the inverse map's custom JVP, so this checks that rule too).
+    """
+    u, _, c, expectation = directions
+
+    def loss(e: jax.Array) -> jax.Array:
+        return jnp.sum(expfam.cross_entropy(family, e, target))
+
+    value, gradient = jax.value_and_grad(loss)(eta)
+    hessian_u = jax.grad(lambda e: jnp.vdot(jax.grad(loss)(e), u))(eta)
+    inverse, pullback = jax.vjp(family.natural_from_expectation, expectation)
+    return value, gradient, hessian_u, inverse, pullback(c)[0]
+
+
+def _agree(derivative: jax.Array, difference: jax.Array, tolerance: float) -> None:
+    derivative, difference = float(derivative), float(difference)
+    assert abs(derivative - difference) <= tolerance * (1 + abs(difference)), (derivative, difference)
+
+
 @pytest.mark.parametrize("case", ENTRY_CASES, ids=case_ids(ENTRY_CASES))
-def test_check_grads(case: Case, x64: None) -> None:
+def test_reverse_derivatives_match_finite_differences(case: Case, x64: None) -> None:
+    """Reverse mode against central differences along random directions (what
+    ``jax.test_util.check_grads(order=2, modes=["rev"])`` checks, compiled once per family):
+    ``grad H . v``, ``u . (Hess H) v`` and ``c . J w`` for the inverse map J; forward mode is checked
+    exactly by the Hessian and JVP tests above."""
     family, eta = case.family, natural(case)
-    chi, elc = family.target(draw(case, BATCH))[:2]
-    # Second-order finite differences carry ~1e-5 relative noise where third derivatives are
-    # large (small scales, tiny NegativeBinomial r): compare at 1e-4.
-    # (compiled: the derivatives are those of the traced function, and eager op-by-op evaluation
-    # of every finite difference made this the slowest test)
-    loss = jax.jit(lambda e: expfam.cross_entropy(family, e, (chi, elc)))
-    # Reverse mode (the gradient and its reverse derivative, Hessian-vector products) against
-    # finite differences; forward mode is checked exactly by the Hessian and JVP tests above.
-    check_grads(loss, (eta,), order=2, modes=["rev"], rtol=1e-4, atol=1e-4)
-    # and the inverse map, differentiated implicitly where it is solved numerically
-    # (step 1e-6: expectation parameters can be small, e.g. 4e-3 for NegativeBinomial(0.01))
-    inverse = jax.jit(family.natural_from_expectation)
-    # (reverse mode transposes the custom JVP, so it checks that rule too)
-    check_grads(inverse, (family.expectation(eta),), order=1, modes=["rev"], eps=1e-6)
+    target = family.target(draw(case, BATCH))[:2]
+    u, v, c, w = (jnp.asarray(r) for r in np.random.default_rng(0).standard_normal((4, family.num_natural)))
+    # Second-order differences carry ~1e-5 relative noise where third derivatives are large (small
+    # scales, tiny NegativeBinomial r): compare at 1e-4. The inverse map's step is 1e-6, since
+    # expectation parameters can be small (4e-3 for NegativeBinomial(0.01)).
+    h, k = 1e-4, 1e-6
+    expectation = family.expectation(eta)
+    _, gradient, hessian_u, _, pulled = _reverse_derivatives(family, eta, target, jnp.stack([u, v, c, expectation]))
+    plus = _reverse_derivatives(family, eta + h * v, target, jnp.stack([u, v, c, expectation + k * w]))
+    minus = _reverse_derivatives(family, eta - h * v, target, jnp.stack([u, v, c, expectation - k * w]))
+    _agree(jnp.vdot(gradient, v), (plus[0] - minus[0]) / (2 * h), 1e-4)
+    _agree(jnp.vdot(hessian_u, v), jnp.vdot(plus[1] - minus[1], u) / (2 * h), 1e-4)
+    _agree(jnp.vdot(pulled, w), jnp.vdot(plus[3] - minus[3], c) / (2 * k), 1e-4)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_ids(CASES))
