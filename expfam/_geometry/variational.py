@@ -394,8 +394,11 @@ def variational_inference(
         family: q's family.
         eta: the starting natural parameters, shape (M,).
         key: a PRNG key.
-        log_likelihood, expected_log_likelihood, prior, num_samples, estimator: as in
-            ``natural_target``.
+        log_likelihood: as in ``natural_target``.
+        expected_log_likelihood: as in ``natural_target``.
+        prior: as in ``natural_target``.
+        num_samples: as in ``natural_target``.
+        estimator: as in ``natural_target``.
         num_steps: number of steps.
         learning_rate: rho, a float in (0, 1] or a schedule ``step -> rho``.
         max_halvings: the most halvings of rho tried per step.
