@@ -132,6 +132,10 @@ class NormalKnownVariance(ExponentialFamily):
         ({"variance": 0.25}, ({"loc": 2.0},)),
     )
 
+    def __post_init__(self) -> None:
+        if not self.variance > 0:
+            raise ValueError(f"NormalKnownVariance: variance must be > 0, got {self.variance}")
+
     @property
     def support(self) -> supports.Support:
         return supports.Real()
