@@ -134,17 +134,19 @@ def log_prob(family: ExponentialFamily, eta: Any, x: Any) -> Array:
 def entropy(family: ExponentialFamily, eta: Any) -> Array:
     """Entropy H(q) = H(q, q) = -eta . g'(eta) + g(eta) - E_q[log h].
 
-    Where the family has ``stable_entropy``, value AND derivatives are that form's: the generic
-    gradient ``-g''(eta) eta - d E[log h] / d eta`` subtracts two large terms at the extremes
-    (float32 Poisson at rate 1e6: 1.0 or 0 instead of 0.5; Gamma at rate 1e-30: NaN), while the
-    derivative of the cancellation-free value stays accurate (tests/test_extremes.py).
+    Its value comes from ``stable_entropy`` where the family has one. Its derivatives are the
+    generic ones, except where the family sets ``differentiate_stable_entropy``: there they are
+    ``stable_entropy``'s, because the generic gradient ``-g''(eta) eta - d E[log h] / d eta``
+    subtracts two large terms at the extremes (float32 Poisson at rate 1e6: 1.0 or 0 instead of
+    0.5; Gamma at rate 1e-30: NaN), while the derivative of the cancellation-free value stays
+    accurate (tests/test_extremes.py).
     """
     family = check_family(family)
     eta = family.check_natural(eta)
-    if family.provides("stable_entropy"):
+    if family.differentiate_stable_entropy:
         return family.stable_entropy(eta)
     generic = family.log_normalizer(eta) - inner(family.expectation(eta), eta) - family.expected_log_carrier(eta)
-    return generic
+    return with_value(generic, family.stable_entropy(eta)) if family.provides("stable_entropy") else generic
 
 
 @checks_inputs

@@ -24,8 +24,9 @@ is signalled):
 
 * the value protocol: ``stable_nll``, ``stable_entropy``, ``stable_kl`` give cancellation-free
   VALUES of those quantities; the engine takes them on every route, while the derivatives stay the
-  generic exact ones. ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data
-  a prepared target carries, so that what depends on x alone is computed once;
+  generic exact ones (except ``entropy``'s where ``differentiate_stable_entropy`` is set).
+  ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data a prepared target
+  carries, so that what depends on x alone is computed once;
 * ``cdf(eta, x)`` for univariate families.
 
 Speed paths override the template method ``cross_entropy_of(eta, target)`` and are then
@@ -275,6 +276,12 @@ class ExponentialFamily:
     """Base of every family; the module docstring is the contract a subclass follows."""
 
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = ()
+
+    #: Whether ``entropy``'s derivatives are those of ``stable_entropy`` (autodiff of the
+    #: cancellation-free value) rather than the generic ``-g''(eta) eta - d E[log h] / d eta``, which
+    #: subtracts two large terms at the extremes. Set by the families where that was measured to be
+    #: the more accurate of the two across the catalogue (tests/test_extremes.py).
+    differentiate_stable_entropy: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -26,6 +26,7 @@ from expfam.families import dirichlet
 
 @dataclasses.dataclass(frozen=True)
 class Beta(ExponentialFamily):
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         (
             {},

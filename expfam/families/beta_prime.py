@@ -53,6 +53,8 @@ class BetaPrime(Beta):
     """Shares the Beta's natural parameters, g, expectation, Fisher, inverse map, natural domain,
     canonical link, source parameters and KL (all inherited); the sample space is what differs."""
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
+
     catalogue = (
         (
             {},

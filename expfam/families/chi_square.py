@@ -34,6 +34,7 @@ def _gamma_natural(eta: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class ChiSquare(ExponentialFamily):
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (({}, ({"df": 3.0}, {"df": 0.2}, {"df": 2.0}, {"df": 2000.0})),)
 
     @property

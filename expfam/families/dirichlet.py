@@ -301,6 +301,7 @@ def in_simplex(x: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class Dirichlet(ExponentialFamily):
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     num_classes: int
     catalogue = (
         (

@@ -52,6 +52,7 @@ def shape_from_log_gap(s: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class Gamma(ExponentialFamily):
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (({}, ({"shape": 2.0, "rate": 3.0}, {"shape": 0.05, "rate": 1.0}, {"shape": 50.0, "rate": 0.5})),)
 
     @property

@@ -31,6 +31,7 @@ def _gamma_natural(eta: Array) -> Array:
 
 @dataclasses.dataclass(frozen=True)
 class InverseGamma(ExponentialFamily):
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (
         (
             {},

@@ -31,6 +31,7 @@ def _loc_variance(eta: Array) -> tuple[Array, Array]:
 
 @dataclasses.dataclass(frozen=True)
 class Normal(ExponentialFamily):
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         ({}, ({"loc": 0.5, "scale": 2.0}, {"loc": -3.0, "scale": 0.1}, {"loc": 100.0, "scale": 10.0})),
     )
