@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     family = expfam.Categorical(CLASSES)
     x, labels = spirals(0, n)
     one_hot = jax.nn.one_hot(labels, CLASSES)
-    target = expfam.Target.from_samples(family, one_hot)
+    target = family.probabilities_target(one_hot)
     loss = expfam.loss(family)
 
     def mean_loss(params: expfam.cli.mlp.Params, batch: tuple[jax.Array, expfam.Target]) -> jax.Array:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     test_x, test_labels = spirals(3, 3000)
     test_one_hot = jax.nn.one_hot(test_labels, CLASSES)
     logits = apply_mlp(params, test_x)
-    test_loss = loss(logits, test_one_hot)
+    test_loss = loss(logits, family.probabilities_target(test_one_hot))
     results = {
         "train loss": float(mean_loss(params, (x, target))),
         "test loss": float(jnp.mean(test_loss)),

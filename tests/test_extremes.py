@@ -18,6 +18,7 @@ Exponential rate in [1e-6, 1e6]; Pareto tail index in [1e-3, 1e4].
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -145,3 +146,135 @@ def _check_family(mode: str, dtype: str, name: str) -> None:
             assert bool(jnp.all(jnp.isfinite(grad))), (quantity, source, x, grad)
 
     check()
+
+
+# -- gradients of entropy, KL and distribution cross-entropy at the extremes -----------------------
+#
+# Every catalogue example (typical and extreme points): the float32 gradients against the float64
+# gradients at the same (float32-rounded) points, whose values test_accuracy checks against mpmath.
+# KL and cross-entropy pair each example with the next one of its entry. The named extremes are
+# also checked against float64 central differences of the float64 value.
+
+
+QUANTITIES: list[Callable[[Any, jax.Array, jax.Array], jax.Array]] = [
+    lambda f, p, q: expfam.entropy(f, p),
+    lambda f, p, q: expfam.kl_divergence(f, p, q),
+    lambda f, p, q: expfam.kl_divergence(f, q, p),
+    lambda f, p, q: expfam.distribution_cross_entropy(f, p, q),
+    lambda f, p, q: expfam.distribution_cross_entropy(f, q, p),
+]
+
+
+NAMES = ["entropy", "KL(p||q)", "KL(q||p)", "H(p,q)", "H(q,p)"]
+
+#: (family, quantity, argument) whose float32 gradient is still inexact at some extremes (issue 13,
+#: listed in its note): the generic derivatives in the first argument of entropy, KL and the
+#: distribution cross-entropy (``-g''(eta_p) (eta_q - eta_p)`` and ``-g''(eta) eta - d E[log h]``)
+#: lose digits where the expectation saturates (von Mises and von Mises-Fisher at concentration
+#: 1000: KL 1% and 0.7%, entropy 69% and 0.7%; their stable entropies' own derivatives are worse
+#: near concentration 0); Gamma at rate 1e-30 against shape 1e6: 1.3%, and NaN for the
+#: distribution cross-entropy in its teacher at shape 1e-4, rate 1e30), and the NegativeBinomial's
+#: expected log carrier (a quadrature) has a NaN derivative at probability 0.999.
+KNOWN_GAPS = {
+    *((name, kl, argument) for name in ("VonMises", "VonMisesFisher", "Gamma")
+      for kl, argument in (("KL(p||q)", "p"), ("KL(q||p)", "q"))),
+    *((name, quantity, argument) for name in ("VonMises", "VonMisesFisher")
+      for quantity, argument in (("entropy", "p"), ("H(p,q)", "p"), ("H(q,p)", "q"))),
+    ("Gamma", "H(p,q)", "p"),
+    ("Gamma", "H(q,p)", "q"),
+    ("NegativeBinomial", "entropy", "p"),
+    ("NegativeBinomial", "H(p,q)", "p"),
+    ("NegativeBinomial", "H(q,p)", "q"),
+}  # fmt: skip
+
+
+def _quantities(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> jax.Array:
+    """Per row: entropy(p), KL(p || q), KL(q || p), H(p, q), H(q, p)."""
+    return jnp.stack([quantity(family, eta_p, eta_q) for quantity in QUANTITIES], axis=-1)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _gradients(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """d quantity / d eta_p and d eta_q, each of shape (rows, 5, M); one backward pass per quantity
+    (a shared pass would multiply one quantity's infinite partials by the others' zero cotangents)."""
+    grads = [jax.grad(lambda p, q, fn=fn: jnp.sum(fn(family, p, q)), argnums=(0, 1))(eta_p, eta_q) for fn in QUANTITIES]
+    return jnp.stack([g[0] for g in grads], axis=1), jnp.stack([g[1] for g in grads], axis=1)
+
+
+def _central_differences(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> list[np.ndarray]:
+    """The Jacobians of ``_quantities`` in eta_p and eta_q by central differences (float64, eagerly
+    per coordinate: a few points only), step ``1e-6 |eta_i|`` (1e-6 at 0)."""
+    values = jax.jit(_quantities, static_argnums=0)
+    result = []
+    for first in (True, False):
+        eta, other = (eta_p, eta_q) if first else (eta_q, eta_p)
+        columns = []
+        for i in range(eta.shape[-1]):
+            size = jnp.abs(eta[:, i : i + 1])
+            step = 1e-6 * jnp.where(size > 0, size, 1.0)
+            shift = jnp.zeros_like(eta).at[:, i].set(1.0) * step
+            args = (
+                ((eta + shift, other), (eta - shift, other)) if first else ((other, eta + shift), (other, eta - shift))
+            )
+            columns.append((values(family, *args[0]) - values(family, *args[1])) / (2 * step))
+        result.append(np.stack([np.asarray(c) for c in columns], axis=-1))
+    return result
+
+
+def _check_gradients(family: Any, examples: Any, differences: bool = False) -> None:
+    """The float32 gradients at the examples (source parameters) against the float64 ones."""
+    with jax.enable_x64(True):
+        eta_p = np.stack(
+            [
+                np.asarray(family.natural_from_source(**{k: jnp.asarray(v, jnp.float64) for k, v in ex.items()}))
+                for ex in examples
+            ]
+        )
+    eta_q = np.roll(eta_p, 1, axis=0)
+    with jax.enable_x64(True):  # the reference: float64 gradients at the float32-rounded points
+        p64, q64 = (
+            jnp.asarray(eta_p.astype(np.float32), jnp.float64),
+            jnp.asarray(eta_q.astype(np.float32), jnp.float64),
+        )
+        reference = [np.asarray(r) for r in _gradients(family, p64, q64)]
+        values = np.asarray(_quantities(family, p64, q64))
+        if differences:  # and that reference against central differences of the float64 values
+            for r, d in zip(reference, _central_differences(family, p64, q64), strict=True):
+                np.testing.assert_allclose(r, d, rtol=1e-5, atol=1e-5 * np.max(np.abs(r)))
+    gradients = [np.asarray(g, np.float64) for g in _gradients(family, jnp.float32(eta_p), jnp.float32(eta_q))]
+    for which, (got, expected) in enumerate(zip(gradients, reference, strict=True)):
+        for row in range(got.shape[0]):
+            for quantity in range(got.shape[1]):
+                if (type(family).__name__, NAMES[quantity], "pq"[which]) in KNOWN_GAPS:
+                    continue
+                a, e = got[row, quantity], expected[row, quantity]
+                beyond = np.abs(e) > np.finfo(np.float32).max  # not representable in float32: +-inf
+                assert np.array_equal(a[beyond], e[beyond] * np.inf), (which, row, quantity, a, e)
+                a, e = np.where(beyond, 0.0, a), np.where(beyond, 0.0, e)
+                assert np.all(np.isfinite(a)), (which, row, quantity, a)
+                # float32 resolves a gradient to ~eps32 of the terms it is made of: the value and eta
+                floor = 1e-3 * (1.0 + abs(values[row, quantity])) / (1.0 + np.max(np.abs(eta_p[row])))
+                error = np.max(np.abs(a - e)) / max(np.max(np.abs(e)), floor)
+                assert error <= 2e-3, (examples[row], which, quantity, a, e, error)
+
+
+ENTRIES = [entry for entry in expfam.catalogue() if len(entry.examples) > 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.family.name for e in ENTRIES])
+def test_gradients_of_entropy_kl_and_cross_entropy_at_the_extremes(entry: Any) -> None:
+    _check_gradients(entry.family, entry.examples)
+
+
+#: The issue's cases: Poisson's entropy gradient 0.5 at rate >= 1e6 (float32 gave 1.0 or 0);
+#: Gamma's finite at rate 1e-30 (float32 gave NaN).
+NAMED = [
+    (families.Poisson(), [{"rate": 1e6}, {"rate": 3e7}, {"rate": 1e8}, {"rate": 1e-8}]),
+    (families.Gamma(), [{"shape": 2.0, "rate": 1e-30}, {"shape": 1e-4, "rate": 1e30}, {"shape": 1e6, "rate": 1.0}]),
+]
+
+
+@pytest.mark.parametrize(("family", "points"), NAMED, ids=[f.name for f, _ in NAMED])
+def test_entropy_gradient_at_named_extremes(family: Any, points: list[dict[str, float]]) -> None:
+    _check_gradients(family, points, differences=True)

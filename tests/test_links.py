@@ -46,9 +46,10 @@ def _raw_grid(num: int, dtype: str, values: list[float], lower=None, upper=None)
 
 
 def _support_sample(family, dtype):
-    """The family's support point where it is one (0, 1, the identity matrix...), else a draw."""
+    """The family's support point where it is a sample (0, 1, the identity matrix...), else a draw
+    (a Categorical's samples are integer labels, not its support's probability vectors)."""
     x = jnp.broadcast_to(jnp.asarray(family.support.point, dtype), family.event_shape)
-    if bool(family.support.contains(x)):
+    if bool(family.support.contains(x)) and not isinstance(family, expfam.Categorical):
         return x
     return family.sample(jax.random.key(0), family.link(jnp.zeros(family.num_natural, dtype)))
 

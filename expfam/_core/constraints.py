@@ -61,6 +61,26 @@ def probabilities(raw: Array) -> Array:
     return jax.nn.softmax(raw, axis=-1)
 
 
+# Natural parameters of a probability head straight from its logits (``SourceParameter.from_logits``):
+# the same maps as ``natural_from_source`` of ``probability(raw)`` / ``probabilities(raw)`` in exact
+# arithmetic, finite and inside the domain for every finite raw.
+
+
+def logit(raw: Array) -> Array:
+    """``log(p / (1 - p))`` of ``p = sigmoid(raw)``: raw itself, as ``(..., 1)``."""
+    return raw[..., None]
+
+
+def log_probability(raw: Array) -> Array:
+    """``log p`` of ``p = sigmoid(raw)``: ``-softplus(-raw)``, kept below 0 (``negative(-raw)``), as ``(..., 1)``."""
+    return negative(-raw)[..., None]
+
+
+def log_probabilities(raw: Array) -> Array:
+    """``log p`` of ``p = softmax(raw)``: ``log_softmax(raw)``, finite for finite raw."""
+    return jax.nn.log_softmax(raw, axis=-1)
+
+
 def unit_vector(raw: Array) -> Array:
     """``raw / |raw|`` over the last axis: R^d minus 0 -> the unit sphere; 0 at ``raw = 0``.
 

@@ -24,8 +24,9 @@ is signalled):
 
 * the value protocol: ``stable_nll``, ``stable_entropy``, ``stable_kl`` give cancellation-free
   VALUES of those quantities; the engine takes them on every route, while the derivatives stay the
-  generic exact ones. ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data
-  a prepared target carries, so that what depends on x alone is computed once;
+  generic exact ones (except ``entropy``'s where ``differentiate_stable_entropy`` is set).
+  ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data a prepared target
+  carries, so that what depends on x alone is computed once;
 * ``cdf(eta, x)`` for univariate families.
 
 Speed paths override the template method ``cross_entropy_of(eta, target)`` and are then
@@ -52,11 +53,14 @@ import contextlib
 import contextvars
 import dataclasses
 import functools
+import inspect
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from expfam._core import inverse, registry
 from expfam._core.supports import Support
@@ -81,6 +85,13 @@ def as_float(x: Any) -> Array:
     return x
 
 
+def _given_precision(x: Any) -> Any:
+    """The floating dtype data was given in (None for integers and Python numbers): supports
+    defined within a tolerance judge the data at this precision, not at the promoted one."""
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None and jnp.issubdtype(dtype, jnp.floating) else None
+
+
 def is_concrete(x: Any) -> bool:
     """Whether x holds values (outside jit), so that eager checks can look at them."""
     return not isinstance(x, jax.core.Tracer)
@@ -91,11 +102,16 @@ class SourceParameter(NamedTuple):
 
     ``constraint`` maps unconstrained outputs onto the parameter's domain (``constraints``);
     ``width=None``: one output, passed as ``raw[..., i]``; an int: the next ``width`` outputs.
+    ``from_logits``, for a probability (or probability vector) that is a family's only parameter:
+    its natural parameters straight from the logits the constraint reads (``constraints.logit``,
+    ``log_probability``, ``log_probabilities``), so that the head never rounds the probability to
+    0 or 1 on the way (``sigmoid(raw)`` is 1 in float32 above raw = 17).
     """
 
     name: str
     constraint: Callable[[Array], Array]
     width: int | None = None
+    from_logits: Callable[[Array], Array] | None = None
 
 
 #: A catalogue row: configuration keywords of the family, then example points in its source
@@ -123,11 +139,28 @@ def inputs_checked() -> Iterator[None]:
         _INPUTS_CHECKED.reset(token)
 
 
+def check_family(family: Any) -> ExponentialFamily:
+    """``family`` itself, or a TypeError that says what was passed instead of a family instance."""
+    if isinstance(family, ExponentialFamily):
+        return family
+    if isinstance(family, type) and issubclass(family, ExponentialFamily):
+        raise TypeError(f"expected a family instance such as {family.__name__}(...), got the class itself")
+    if isinstance(family, str):
+        raise TypeError(f"expected an expfam family instance (e.g. expfam.Gamma()), got the string {family!r}")
+    raise TypeError(f"expected an expfam family (e.g. expfam.Gamma()), got {family!r}")
+
+
 def checks_inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a free function that checks its own inputs: the methods it calls do not check again."""
+    """Decorate a free function that checks its own inputs: the methods it calls do not check again.
+
+    A function whose first parameter is ``family`` has it checked too (``check_family``).
+    """
+    takes_family = next(iter(inspect.signature(fn).parameters), None) == "family"
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if takes_family:
+            check_family(args[0] if args else kwargs.get("family"))
         with inputs_checked():
             return fn(*args, **kwargs)
 
@@ -144,6 +177,82 @@ def _checking(method: Callable[..., Any], position: int, check: str) -> Callable
         args = (*args[:position], getattr(self, check)(args[position]), *args[position + 1 :])
         with inputs_checked():
             return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def check_settings(family: Any) -> None:
+    """Check the type of each configuration field: an ``int`` field holds an integer (not a bool,
+    a float or a string), a ``float`` field a finite real number.
+
+    Raises:
+        TypeError: a field of the wrong type; ValueError: a non-finite real setting.
+    """
+    for field in dataclasses.fields(family):
+        value, kind = getattr(family, field.name), field.type
+        where = f"{type(family).__name__}: {field.name}"
+        is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if kind in ("int", int) and not is_int:
+            raise TypeError(f"{where} must be an integer, got {value!r} ({type(value).__name__})")
+        if kind in ("float", float):
+            if not (is_int or isinstance(value, (float, np.floating))):
+                raise TypeError(f"{where} must be a real number, got {value!r} ({type(value).__name__})")
+            if not math.isfinite(value):
+                raise ValueError(f"{where} must be finite, got {value!r}")
+
+
+def _settings_checked(cls: type, own: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    """The ``__post_init__`` of a family class: ``check_settings``, then the class's own checks of
+    its ranges (or its base's, inherited)."""
+
+    def __post_init__(self: Any) -> None:
+        if own is not None:
+            check_settings(self)
+            own(self)
+            return
+        inherited = getattr(super(cls, self), "__post_init__", None)
+        if inherited is None:
+            check_settings(self)
+        else:
+            inherited()
+
+    return __post_init__
+
+
+def _finite_and(domain: Callable[[Any, Array], Array]) -> Callable[[Any, Array], Array]:
+    """A family's ``is_natural_valid`` restricted to finite natural parameters.
+
+    The natural domain of every family is an open subset of R^M: an infinite (or NaN) component
+    is outside it, whatever the family's own inequalities say of it.
+    """
+
+    @functools.wraps(domain)
+    def is_natural_valid(self: Any, eta: Array) -> Array:
+        eta = jnp.asarray(eta)
+        return jnp.all(jnp.isfinite(eta), axis=-1) & domain(self, eta)
+
+    return is_natural_valid
+
+
+def sample_shape(shape: Any) -> tuple[int, ...]:
+    """A sample shape as a tuple: an int n is ``(n,)``; anything but non-negative ints is an error."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape
+    ):
+        raise TypeError(f"a sample shape is an int or a tuple of ints, got {shape!r}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"a sample shape has non-negative sizes, got {tuple(shape)}")
+    return tuple(int(n) for n in shape)
+
+
+def _shape_checked(sample: Callable[..., Array]) -> Callable[..., Array]:
+    """``sample(key, eta, shape)`` with ``shape`` an int or a tuple of ints (``sample_shape``)."""
+
+    @functools.wraps(sample)
+    def wrapper(self: Any, key: Array, eta: Array, shape: Any = ()) -> Array:
+        return sample(self, key, eta, sample_shape(shape))
 
     return wrapper
 
@@ -168,10 +277,21 @@ class ExponentialFamily:
 
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = ()
 
+    #: Whether ``entropy``'s derivatives are those of ``stable_entropy`` (autodiff of the
+    #: cancellation-free value) rather than the generic ``-g''(eta) eta - d E[log h] / d eta``, which
+    #: subtracts two large terms at the extremes. Set by the families where that was measured to be
+    #: the more accurate of the two across the catalogue (tests/test_extremes.py).
+    differentiate_stable_entropy: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         jax.tree_util.register_static(cls)
         registry.register(cls)
+        cls.__post_init__ = _settings_checked(cls, vars(cls).get("__post_init__"))  # type: ignore[attr-defined]
+        if "is_natural_valid" in vars(cls):
+            setattr(cls, "is_natural_valid", _finite_and(vars(cls)["is_natural_valid"]))  # noqa: B010
+        if "sample" in vars(cls):
+            setattr(cls, "sample", _shape_checked(vars(cls)["sample"]))  # noqa: B010
         for name, (position, check) in CHECKED_METHODS.items():
             if name in vars(cls):
                 setattr(cls, name, _checking(vars(cls)[name], position, check))
@@ -220,7 +340,11 @@ class ExponentialFamily:
         raise NotImplementedError
 
     def is_natural_valid(self, eta: Array) -> Array:
-        """Boolean mask over the batch: is eta inside the natural domain? Usable in jit."""
+        """Boolean mask over the batch: is eta inside the natural domain? Usable in jit.
+
+        A family writes its domain's inequalities; the base class adds that every component is
+        finite (+-inf and NaN are outside every natural domain).
+        """
         raise NotImplementedError
 
     def link(self, raw: Array) -> Array:
@@ -228,7 +352,7 @@ class ExponentialFamily:
         raise NotImplementedError
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
-        """Draw samples of shape ``shape + batch_shape + event_shape``."""
+        """Draw samples of shape ``shape + batch_shape + event_shape`` (an int n is ``(n,)``)."""
         raise NotImplementedError
 
     def solve_natural(self, chi: Array) -> Array:
@@ -327,11 +451,14 @@ class ExponentialFamily:
         """A sample as a cross-entropy target: ``Target(T(x), log h(x), sample=sample_data(x))``.
 
         Outside the support the target is ``(T(point), -inf, point)`` with ``point`` the
-        support's safe point, so the loss is +inf (log-probability -inf) and never NaN.
+        support's safe point, so the loss is +inf (log-probability -inf) and never NaN. Supports
+        defined within a tolerance judge x at the precision it was given in (a bf16 sample at
+        bf16's, before it is computed in float32).
         """
+        precision = _given_precision(x)
         x = self.check_sample(x)
         support = self.support
-        inside = support.contains(x)
+        inside = support.contains(x, precision)
         inside_event = inside.reshape(inside.shape + (1,) * len(support.event_shape))
         x_safe = jnp.where(inside_event, x, jnp.asarray(support.point, x.dtype))
         log_h = jnp.where(inside, self.log_carrier(x_safe), -jnp.inf)
@@ -459,5 +586,6 @@ def _log_normalizer_jvp(
     return value, jnp.sum(family.expectation(eta) * eta_dot, axis=-1)
 
 
+ExponentialFamily.sample = _shape_checked(ExponentialFamily.sample)  # type: ignore[method-assign]
 for _name, (_position, _check) in CHECKED_METHODS.items():
     setattr(ExponentialFamily, _name, _checking(getattr(ExponentialFamily, _name), _position, _check))

@@ -2,7 +2,8 @@
 
 A support answers, for a batch of samples x of shape ``batch + event_shape``:
 
-* ``contains(x)``: a boolean mask of shape ``batch``;
+* ``contains(x, precision=None)``: a boolean mask of shape ``batch``; ``precision`` is the dtype
+  the data was given in (before half precision is promoted to float32), default x's own;
 * ``point``: a point inside it (of the event shape), put in place of samples outside it before
   ``T(x)`` and ``log h(x)`` are evaluated, so that those values (later replaced by -inf) never
   produce NaN;
@@ -10,13 +11,16 @@ A support answers, for a batch of samples x of shape ``batch + event_shape``:
 * ``event_shape`` and ``description`` (for error messages and documentation).
 
 Supports judged within a tolerance (the simplex, the sphere, symmetric matrices) use the
-precision of the sample itself, ``sqrt(eps)`` of x's dtype.
+precision of the sample itself, ``sqrt(eps)`` of the dtype it was given in: a bf16 probability
+vector or unit vector is judged at bf16's precision, float32 data under ``jax_enable_x64`` at
+float32's, never at the compute dtype's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -43,8 +47,13 @@ class Support:
         """A point of the support, shape ``event_shape``."""
         return np.zeros(self.event_shape)
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         raise NotImplementedError
+
+
+def _tolerance(x: Array, precision: Any) -> float:
+    """``sqrt(eps)`` of the precision the data was given in (``precision``, default x's dtype)."""
+    return math.sqrt(jnp.finfo(x.dtype if precision is None else precision).eps)
 
 
 def _finite(x: Array) -> Array:
@@ -57,7 +66,7 @@ class Real(Support):
 
     description: str = dataclasses.field(init=False, default="x real")
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         return jnp.isfinite(x)
 
 
@@ -78,7 +87,7 @@ class Positive(Support):
     def point(self) -> np.ndarray:
         return np.ones(())
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         return (x > 0) & _finite(x)
 
 
@@ -95,7 +104,7 @@ class AtLeast(Support):
     def __post_init__(self) -> None:
         object.__setattr__(self, "description", f"x >= {self.lower:g}")
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         return (x >= self.lower) & _finite(x)
 
 
@@ -112,7 +121,7 @@ class UnitInterval(Support):
     def point(self) -> np.ndarray:
         return np.full((), 0.5)
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         return ((x >= 0) & (x <= 1)) if self.closed else ((x > 0) & (x < 1))
 
 
@@ -127,7 +136,7 @@ class Counts(Support):
         tail = "..." if self.upper is None else ("1" if self.upper == 1 else f"..., {self.upper}")
         object.__setattr__(self, "description", f"x in {{0, 1, {tail}}}".replace("{0, 1, 1}", "{0, 1}"))
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         below = _finite(x) if self.upper is None else (x <= self.upper)
         return (x >= 0) & below & (x == jnp.floor(x))
 
@@ -145,7 +154,7 @@ class RealVectors(Support):
     def event_shape(self) -> tuple[int, ...]:
         return (self.dim,)
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         return jnp.all(jnp.isfinite(x), axis=-1)
 
 
@@ -168,8 +177,8 @@ class Simplex(Support):
     def point(self) -> np.ndarray:
         return np.full((self.dim,), 1.0 / self.dim)
 
-    def contains(self, x: Array) -> Array:
-        tolerance = math.sqrt(jnp.finfo(x.dtype).eps)
+    def contains(self, x: Array, precision: Any = None) -> Array:
+        tolerance = _tolerance(x, precision)
         positive = jnp.all((x > 0) & _finite(x), axis=-1)
         return positive & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
 
@@ -195,7 +204,7 @@ class CountVectors(Support):
     def point(self) -> np.ndarray:
         return np.eye(self.dim)[0] * self.total
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: Any = None) -> Array:
         counts = jnp.all((x >= 0) & (x == jnp.floor(x)), axis=-1)
         return counts & (jnp.sum(x, axis=-1) == self.total)
 
@@ -217,8 +226,8 @@ class UnitSphere(Support):
     def point(self) -> np.ndarray:
         return np.full((self.dim,), 1.0 / math.sqrt(self.dim))
 
-    def contains(self, x: Array) -> Array:
-        tolerance = math.sqrt(jnp.finfo(x.dtype).eps)
+    def contains(self, x: Array, precision: Any = None) -> Array:
+        tolerance = _tolerance(x, precision)
         largest = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
         scale = jnp.where(largest > 0, largest, 1.0)
         norm = scale[..., 0] * jnp.sqrt(jnp.sum((x / scale) ** 2, axis=-1))
@@ -242,8 +251,8 @@ class PositiveDefinite(Support):
     def point(self) -> np.ndarray:
         return np.eye(self.dim)
 
-    def contains(self, x: Array) -> Array:
-        tolerance = math.sqrt(jnp.finfo(x.dtype).eps)
+    def contains(self, x: Array, precision: Any = None) -> Array:
+        tolerance = _tolerance(x, precision)
         largest = jnp.max(jnp.abs(x), axis=(-2, -1))
         symmetric = jnp.max(jnp.abs(x - jnp.swapaxes(x, -1, -2)), axis=(-2, -1)) <= tolerance * largest
         upper = jnp.triu(x)

@@ -45,5 +45,8 @@ class Target(NamedTuple):
         gradient in the model's eta. For Bernoulli ``chi = p[..., None]``, for Categorical ``chi`` is
         the probability vector.
         """
+        from expfam._core.family import inputs_checked  # (family.py imports this module)
+
         chi = family.check_expectation(chi)
-        return cls(chi, family.expected_log_carrier(family.natural_from_expectation(chi)))
+        with inputs_checked():  # chi on the boundary (a hard 0/1 soft label) has an infinite eta
+            return cls(chi, family.expected_log_carrier(family.natural_from_expectation(chi)))

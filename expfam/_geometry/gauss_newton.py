@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 
-from expfam._core.family import Array, ExponentialFamily
+from expfam._core.family import Array, ExponentialFamily, check_family
 from expfam._geometry.fisher import jvp_expectation
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ def gauss_newton_operator(family: ExponentialFamily, predict: Predict, params: A
         predict: ``params -> eta``, shape (N..., M); N is the product of the batch axes.
         params: the model parameters (any pytree).
     """
+    family = check_family(family)
     eta, jvp = jax.linearize(predict, params)
     eta = family.check_natural(eta)
     vjp = jax.linear_transpose(jvp, params)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from expfam._core.family import Array, ExponentialFamily
+from expfam._core.family import Array, ExponentialFamily, check_family
 from expfam._geometry.fisher import inverse_fisher_vector_product
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def damped_natural_gradient(family: ExponentialFamily, eta: Array, gradient: Arr
     Returns:
         The (damped) natural gradient, shape (..., M).
     """
+    family = check_family(family)
     if damping < 0:
         raise ValueError(f"damping must be >= 0, got {damping}")
     if damping == 0:

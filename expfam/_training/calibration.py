@@ -15,7 +15,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from expfam._core.family import ExponentialFamily
+from expfam._core.family import ExponentialFamily, check_family
 
 Array = jax.Array
 
@@ -29,7 +29,7 @@ def pit(family: ExponentialFamily, eta: Array, y: Array, key: Array) -> Array | 
         y: observations, shape ``batch``.
         key: PRNG key for the randomization of discrete families.
     """
-    if not family.provides("cdf"):
+    if not check_family(family).provides("cdf"):
         return None
     upper = family.cdf(eta, y)
     if not family.support.discrete:

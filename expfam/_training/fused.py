@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam._core.family import as_float
+from expfam._core.family import as_float, is_concrete
 
 Array = jax.Array
 #: Static options of the fused kernel: (number of chunks, label smoothing, z-loss coefficient).
@@ -63,8 +63,10 @@ def fused_linear_cross_entropy(
         hidden: hidden states, shape (N, d).
         weight: output projection, shape (d, V).
         targets: integer class labels of shape (N,), or probability vectors of shape (N, V)
-            (soft targets; they are used as given, not renormalized).
-        weights: optional non-negative row weights, shape (N,) (0 masks a row out).
+            (soft targets; they are used as given, not renormalized). A label outside ``0..V-1``
+            is outside the support: its row's loss is +inf (as ``nll``'s), with gradient 0.
+        weights: optional non-negative row weights, shape (N,). A row of weight 0 is masked out
+            completely, value and gradient, whatever its hidden state or label.
         label_smoothing: epsilon in [0, 1): targets become ``(1 - epsilon) t + epsilon / V``.
         z_loss: coefficient of the ``lse(z)^2`` penalty that keeps the log-normalizer near 0.
         reduction: ``"mean"`` divides the weighted sum by the sum of the weights (by N without
@@ -74,10 +76,12 @@ def fused_linear_cross_entropy(
 
     Returns:
         The scalar loss. Gradients flow to ``hidden`` and ``weight``; ``targets`` and
-        ``weights`` are data and receive a zero gradient.
+        ``weights`` are data and receive a zero gradient. An empty batch, or one whose weights
+        are all 0, has loss 0 and zero gradients.
 
     Raises:
-        ValueError: on inconsistent shapes or an out-of-range option.
+        ValueError: on inconsistent shapes, an out-of-range option, or (eagerly) negative or
+            non-finite weights; TypeError: floating labels of shape (N,).
     """
     hidden, weight = as_float(hidden), as_float(weight)
     if hidden.ndim != 2 or weight.ndim != 2 or hidden.shape[1] != weight.shape[0]:
@@ -87,6 +91,11 @@ def fused_linear_cross_entropy(
     n, v = hidden.shape[0], weight.shape[1]
     targets = jnp.asarray(targets)
     soft = jnp.issubdtype(targets.dtype, jnp.floating)
+    if soft and targets.shape == (n,):
+        raise TypeError(
+            f"fused_linear_cross_entropy: class labels must be integers, got {targets.dtype} of shape {targets.shape}; "
+            "cast integer-valued labels with .astype(int), or give probability vectors of shape (N, V)"
+        )
     if targets.shape != ((n, v) if soft else (n,)):
         raise ValueError(
             f"fused_linear_cross_entropy: targets must be labels ({n},) or probabilities ({n}, {v}), "
@@ -98,6 +107,10 @@ def fused_linear_cross_entropy(
     row_weights = jnp.ones((n,), dtype) if weights is None else as_float(weights).astype(dtype)
     if row_weights.shape != (n,):
         raise ValueError(f"fused_linear_cross_entropy: weights must have shape ({n},), got {row_weights.shape}")
+    if weights is not None and is_concrete(row_weights) and not _non_negative(np.asarray(row_weights)):
+        raise ValueError("fused_linear_cross_entropy: weights must be finite and non-negative")
+    if n == 0:  # nothing to average: loss 0, and zero gradients
+        return jnp.zeros((), dtype)
     rows = chunk_rows or max(1, min(n, CHUNK_ELEMENTS // v))
     chunks = -(-n // rows)
     pad = chunks * rows - n
@@ -105,9 +118,14 @@ def fused_linear_cross_entropy(
         hidden = jnp.pad(hidden, ((0, pad), (0, 0)))
         targets = jnp.pad(targets, ((0, pad),) + ((0, 0),) * (targets.ndim - 1))
         row_weights = jnp.pad(row_weights, (0, pad))
-    denominator = jnp.sum(row_weights) if reduction == "mean" else jnp.asarray(1.0, dtype)
+    total_weight = jnp.sum(row_weights)
+    denominator = jnp.where(total_weight > 0, total_weight, 1.0) if reduction == "mean" else jnp.asarray(1.0, dtype)
     options = (chunks, float(label_smoothing), float(z_loss))  # static and hashable
     return _fused(options, hidden.astype(dtype), weight.astype(dtype), targets, row_weights / denominator)
+
+
+def _non_negative(w: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(w) & (w >= 0)))
 
 
 def _strided(x: Array, chunks: int) -> Array:
@@ -119,22 +137,41 @@ def _unstrided(x: Array) -> Array:
     return jnp.swapaxes(x, 0, 1).reshape((-1,) + x.shape[2:])
 
 
+def _kept(h: Array, w: Array) -> Array:
+    """The hidden states of one chunk with the rows of weight 0 zeroed (masked rows: no NaN leaks)."""
+    return jnp.where((w != 0)[:, None], h, jnp.zeros((), h.dtype))
+
+
+def _in_range(t: Array, v: int) -> Array:
+    """Per row: is the target inside the support (always, for probability vectors)?"""
+    if jnp.issubdtype(t.dtype, jnp.floating):
+        return jnp.ones(t.shape[:1], bool)
+    return (t >= 0) & (t < v)
+
+
 def _chunk_loss(options: Options, h: Array, weight: Array, t: Array) -> tuple[Array, Array, Array]:
-    """Logits of one chunk, their log-sum-exp, and the loss of each row."""
+    """Logits of one chunk, their log-sum-exp, and the loss of each row (+inf for a label out of range)."""
     _, smoothing, z_coef = options
     z = h @ weight
     lse = jax.nn.logsumexp(z, axis=-1)
+    inside = _in_range(t, z.shape[-1])
     if jnp.issubdtype(t.dtype, jnp.floating):
         target_dot = jnp.sum(t * z, axis=-1)
     else:
-        target_dot = jnp.take_along_axis(z, t[:, None], axis=-1)[:, 0]
+        target_dot = jnp.take_along_axis(z, jnp.where(inside, t, 0)[:, None], axis=-1)[:, 0]
     if smoothing:
         target_dot = (1.0 - smoothing) * target_dot + smoothing * jnp.mean(z, axis=-1)
-    return z, lse, lse - target_dot + z_coef * lse * lse
+    return z, lse, jnp.where(inside, lse - target_dot + z_coef * lse * lse, jnp.inf)
+
+
+def _weighted_sum(w: Array, loss: Array) -> Array:
+    """``sum_r w_r l_r`` with the rows of weight 0 left out (their loss may be +inf or NaN)."""
+    return jnp.sum(jnp.where(w != 0, w * loss, jnp.zeros((), loss.dtype)))
 
 
 def _chunk_grad(options: Options, z: Array, lse: Array, t: Array, w: Array) -> Array:
-    """The gradient in the logits of one chunk, per unit upstream cotangent."""
+    """The gradient in the logits of one chunk, per unit upstream cotangent (0 on masked rows and on
+    labels out of range, as ``nll``'s)."""
     _, smoothing, z_coef = options
     v = z.shape[-1]
     if jnp.issubdtype(t.dtype, jnp.floating):
@@ -144,14 +181,15 @@ def _chunk_grad(options: Options, z: Array, lse: Array, t: Array, w: Array) -> A
     if smoothing:
         target = (1.0 - smoothing) * target + smoothing / v
     p = jnp.exp(z - lse[:, None])
-    return w[:, None] * (p * (1.0 + 2.0 * z_coef * lse)[:, None] - target)
+    scale = jnp.where((w != 0) & _in_range(t, v), w, jnp.zeros((), w.dtype))
+    return scale[:, None] * (p * (1.0 + 2.0 * z_coef * lse)[:, None] - target)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _fused(options: Options, hidden: Array, weight: Array, targets: Array, w: Array) -> Array:
     def step(total: Array, xs: tuple[Array, Array, Array]) -> tuple[Array, None]:
         h, t, wc = xs
-        return total + jnp.sum(wc * _chunk_loss(options, h, weight, t)[2]), None
+        return total + _weighted_sum(wc, _chunk_loss(options, _kept(h, wc), weight, t)[2]), None
 
     xs = (_strided(hidden, options[0]), _strided(targets, options[0]), _strided(w, options[0]))
     total, _ = jax.lax.scan(step, jnp.zeros((), hidden.dtype), xs)
@@ -162,9 +200,10 @@ def _fused_fwd(options: Options, hidden: Array, weight: Array, targets: Array, w
     def step(carry: tuple[Array, Array], xs: tuple[Array, Array, Array]) -> tuple[tuple[Array, Array], Array]:
         total, grad_weight = carry
         h, t, wc = xs
+        h = _kept(h, wc)
         z, lse, loss = _chunk_loss(options, h, weight, t)
         grad_z = _chunk_grad(options, z, lse, t, wc)
-        return (total + jnp.sum(wc * loss), grad_weight + h.T @ grad_z), grad_z @ weight.T
+        return (total + _weighted_sum(wc, loss), grad_weight + h.T @ grad_z), grad_z @ weight.T
 
     xs = (_strided(hidden, options[0]), _strided(targets, options[0]), _strided(w, options[0]))
     init = (jnp.zeros((), hidden.dtype), jnp.zeros_like(weight))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import jax
 
-from expfam._core.family import ExponentialFamily, SourceParameter
+from expfam._core.family import ExponentialFamily, SourceParameter, check_family
 
 Array = jax.Array
 
@@ -42,8 +42,11 @@ class SourceLink:
                 f"{self.family.name}: a source head on ({names}) needs outputs of shape (..., {self.num_outputs}), "
                 f"got shape {raw.shape}"
             )
+        from_logits = self.transforms[0].from_logits if len(self.transforms) == 1 else None
+        if from_logits is not None:  # a probability head, built on its logits
+            return from_logits(raw if self.transforms[0].width is not None else raw[..., 0])
         source, start = {}, 0
-        for name, fn, width in self.transforms:
+        for name, fn, width, _ in self.transforms:
             if width is None:
                 source[name], start = fn(raw[..., start]), start + 1
             else:
@@ -84,10 +87,12 @@ def source_link(family: ExponentialFamily, **transforms: Callable[[Array], Array
     for every finite input; a source head composes its maps with ``natural_from_source``, and
     the natural parameters of an extreme source value may not be representable:
 
-    * a probability head rounds ``sigmoid(raw)`` to 1 above about 16 in float32 (36 in float64),
-      where the logit ``log(p / (1 - p))`` or ``log p`` is infinite or 0, outside the domain:
-      tested for ``raw`` in [-80, 16] (float32) and [-700, 36] (float64); the canonical link
-      (the logit, or ``log p = -softplus(raw)``) has no such limit;
+    * a probability head (a family whose only parameter is a probability or a probability vector:
+      Bernoulli, Binomial, ContinuousBernoulli, NegativeBinomial, Geometric, Logarithmic,
+      Categorical, Multinomial) is built on its logits (``SourceParameter.from_logits``): the logit
+      itself, ``log p = -softplus(-raw)`` or ``log_softmax(raw)``, never ``log(sigmoid(raw))``, so no
+      finite raw value gives an infinite natural parameter or a NaN loss (``sigmoid`` rounds to 1
+      above raw = 17 in float32);
     * a scale head's natural parameter is ``-1 / (2 scale^2)`` (Normal, LogNormal,
       MultivariateNormalDiag, Rayleigh), ``-scale^-k`` (Weibull) or ``-shape / (2 mean^2)``
       (InverseGaussian): it overflows once the scale is far below ``sqrt(tiny)``, and a
@@ -101,6 +106,7 @@ def source_link(family: ExponentialFamily, **transforms: Callable[[Array], Array
     precision of 1e40, beyond float32.
 
     """
+    family = check_family(family)
     if transforms:
         return SourceLink(family, tuple(SourceParameter(name, fn) for name, fn in transforms.items()))
     return SourceLink(family, family.source_parameters)

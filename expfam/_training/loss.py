@@ -69,7 +69,7 @@ def loss(family: ExponentialFamily, link: Callable[[Array], Array] | None = None
             )
         target = as_target(family, targets) if isinstance(targets, tuple) else family.target(targets)
         if where is None:
-            eta, target = broadcast_target(family.check_natural(link_fn(outputs)), target)
+            eta, target = broadcast_target(family, family.check_natural(link_fn(outputs)), target)
             value = family.cross_entropy_of(eta, target)
         else:
             value = _masked(family, link_fn, outputs, target, where)
@@ -90,7 +90,7 @@ def _masked(
     padding (NaN, out-of-support targets) cannot reach the gradient through the masked branch.
     """
     batch_outputs = jnp.zeros(outputs.shape[:-1] + (family.num_natural,), outputs.dtype)
-    _, target = broadcast_target(batch_outputs, target, jnp.shape(where))
+    _, target = broadcast_target(family, batch_outputs, target, where=jnp.shape(where))
     batch = target.elc.shape
     keep = jnp.broadcast_to(jnp.asarray(where, bool), batch)
 

@@ -18,7 +18,7 @@ class LogProbability(ExponentialFamily):
 
     @property
     def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability),)
+        return (SourceParameter("probability", constraints.probability, from_logits=constraints.log_probability),)
 
     def natural_from_source(self, *, probability: Array) -> Array:
         return jnp.log(jnp.asarray(probability))[..., None]

@@ -52,7 +52,7 @@ class Bernoulli(ExponentialFamily):
 
     @property
     def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability),)
+        return (SourceParameter("probability", constraints.probability, from_logits=constraints.logit),)
 
     @property
     def num_natural(self) -> int:

@@ -40,6 +40,7 @@ class Beta(ExponentialFamily):
     * source head ``source_link(Beta())``: ``alpha = positive(raw_1)``, ``beta = positive(raw_2)`` (the same map)
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         (
             {},

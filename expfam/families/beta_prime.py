@@ -67,6 +67,8 @@ class BetaPrime(Beta):
     * source head ``source_link(BetaPrime())``: ``alpha = positive(raw_1)``, ``beta = positive(raw_2)``
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
+
     catalogue = (
         (
             {},

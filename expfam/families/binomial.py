@@ -79,10 +79,10 @@ class Binomial(ExponentialFamily):
 
     @property
     def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability),)
+        return (SourceParameter("probability", constraints.probability, from_logits=constraints.logit),)
 
     def __post_init__(self) -> None:
-        if self.num_trials < 1:
+        if not self.num_trials >= 1:
             raise ValueError(f"Binomial: num_trials must be >= 1, got {self.num_trials}")
 
     @property

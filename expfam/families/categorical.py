@@ -6,15 +6,23 @@ one-hot vector, ``g(eta) = logsumexp(eta)``, ``h = 1``. Expectation ``softmax(et
 Fisher ``diag(p) - p p^T`` (singular along ``(1, ..., 1)``). ``natural_from_expectation``
 returns the log-probabilities, the representative with ``g = 0``.
 
-Targets: integer arrays are class labels (shape ``batch``); floating arrays are one-hot
-or probability vectors (shape ``batch + (K,)``), which must be non-negative and sum to 1
-(to within ``sqrt(eps)``; they are not renormalized). A probability vector is the
-distribution target of soft labels.
+Targets enter through two named doors, never told apart by dtype or shape:
+
+* class labels: ``family.target(labels)``, ``nll(family, logits, labels)``, ``loss(family)(logits,
+  labels)``: an INTEGER array of shape ``batch``; a label outside ``0..K-1`` has loss +inf. A
+  floating array is a TypeError (cast integer-valued labels with ``.astype(int)``).
+* one-hot or probability vectors (soft labels, a teacher's probabilities):
+  ``family.probabilities_target(p)``, shape ``batch + (K,)``, non-negative and summing to 1 within
+  ``sqrt(eps)`` of the dtype p is given in (a bf16 teacher is judged at bf16's precision; p is not
+  renormalized); a vector off the simplex has loss +inf. ``Target.from_expectation(family, p)``
+  takes p as it is, unchecked: its value is ``-sum_k p_k log softmax(eta)_k`` (optax's
+  ``softmax_cross_entropy``) and its gradient the derivative of that value, normalized or not.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -34,12 +42,14 @@ def _logsumexp(eta: Array) -> Array:
 
 @jax.custom_jvp
 def log_normalizer_minus_inner(eta: Array, chi: Array) -> Array:
-    """``g(eta) - chi . eta`` for a probability vector chi, as ``-sum_k chi_k (eta_k - g(eta))``.
+    """``-sum_k chi_k (eta_k - g(eta))``: ``g(eta) - chi . eta`` for a probability vector chi.
 
-    The two agree wherever ``sum_k chi_k = 1`` (every expectation parameter); the second is one
+    The two agree wherever ``sum_k chi_k = 1`` (every expectation parameter); the first is one
     reduction over the classes after ``g`` rather than the two of ``g - chi . eta`` (timings in
-    bench/results/losses_cpu.md). Derivatives
-    are those of ``g(eta) - chi . eta`` (custom JVP): ``softmax(eta) - chi`` in eta, ``-eta`` in chi.
+    bench/results/losses_cpu.md), and it is optax's ``softmax_cross_entropy``. The derivatives
+    (custom JVP, no autodiff through the max shift) are those of this value for every chi,
+    normalized or not: ``sum(chi) softmax(eta) - chi`` in eta (``softmax(eta) - chi`` on the
+    simplex) and ``g(eta) - eta`` in chi.
     """
     return -jnp.sum(chi * (eta - _logsumexp(eta)), axis=-1)
 
@@ -48,20 +58,24 @@ def log_normalizer_minus_inner(eta: Array, chi: Array) -> Array:
 def _log_normalizer_minus_inner_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple:
     (eta, chi), (eta_dot, chi_dot) = primals, tangents
     g = _logsumexp(eta)
-    value = -jnp.sum(chi * (eta - g), axis=-1)
-    return value, jnp.sum((jnp.exp(eta - g) - chi) * eta_dot - eta * chi_dot, axis=-1)
+    log_q = eta - g
+    value = -jnp.sum(chi * log_q, axis=-1)
+    total = jnp.sum(chi, axis=-1, keepdims=True, dtype=log_q.dtype)
+    return value, jnp.sum((total * jnp.exp(log_q) - chi) * eta_dot - log_q * chi_dot, axis=-1)
 
 
 @dataclasses.dataclass(frozen=True)
 class LabelsOrProbabilities(supports.Support):
-    """Probability vectors of length ``num_classes`` (non-negative, summing to 1 within ``sqrt(eps)``);
-    ``Categorical.target`` also takes integer labels."""
+    """Probability vectors of length ``num_classes`` (non-negative, summing to 1 within ``sqrt(eps)``
+    of their precision), the one-hot vectors among them standing for labels; ``Categorical.target``
+    takes integer labels, ``Categorical.probabilities_target`` the vectors."""
 
     num_classes: int
 
     def __post_init__(self) -> None:
         description = (
-            f"integer labels 0..{self.num_classes - 1}, or one-hot / probability vectors of length {self.num_classes}"
+            f"integer labels 0..{self.num_classes - 1} (family.target), or one-hot / probability vectors of "
+            f"length {self.num_classes} (family.probabilities_target)"
         )
         object.__setattr__(self, "description", description)
 
@@ -73,8 +87,8 @@ class LabelsOrProbabilities(supports.Support):
     def point(self) -> np.ndarray:
         return np.full((self.num_classes,), 1.0 / self.num_classes)
 
-    def contains(self, x: Array) -> Array:
-        tolerance = jnp.sqrt(jnp.finfo(x.dtype).eps)
+    def contains(self, x: Array, precision: object = None) -> Array:
+        tolerance = jnp.sqrt(jnp.finfo(x.dtype if precision is None else precision).eps)
         return jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
 
 
@@ -101,9 +115,17 @@ class Categorical(ExponentialFamily):
         ({"num_classes": 4}, ({"probabilities": [0.1, 0.2, 0.3, 0.4]}, {"probabilities": [0.97, 0.01, 0.01, 0.01]})),
     )
 
+    def __post_init__(self) -> None:
+        if not self.num_classes >= 2:
+            raise ValueError(f"Categorical: num_classes must be >= 2, got {self.num_classes}")
+
     @property
     def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probabilities", constraints.probabilities, self.num_classes),)
+        return (
+            SourceParameter(
+                "probabilities", constraints.probabilities, self.num_classes, from_logits=constraints.log_probabilities
+            ),
+        )
 
     @property
     def num_natural(self) -> int:
@@ -147,17 +169,49 @@ class Categorical(ExponentialFamily):
     def support(self) -> supports.Support:
         return LabelsOrProbabilities(self.num_classes)
 
-    def check_sample(self, x: Array) -> Array:
+    def check_sample(self, x: Any) -> Array:
+        """Class labels: an integer array of shape ``batch`` (never read from a floating array)."""
         x = jnp.asarray(x)
-        if jnp.issubdtype(x.dtype, jnp.integer):
-            return x
-        return super().check_sample(x)
-
-    def target(self, x: Array) -> Target:
-        """Integer labels (shape ``batch``) as one-hot targets; vectors as in the base class."""
-        x = self.check_sample(x)
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            raise TypeError(f"expected real numbers, got an array of dtype {x.dtype}")
         if not jnp.issubdtype(x.dtype, jnp.integer):
-            return super().target(x)
+            raise TypeError(
+                f"{self.name}: samples are integer class labels of shape batch, got a {x.dtype} array of shape "
+                f"{x.shape}; cast integer-valued labels with .astype(int), and give one-hot or probability "
+                f"vectors of shape batch + ({self.num_classes},) through family.probabilities_target(p)"
+            )
+        return x
+
+    def probabilities_target(self, p: Any) -> Target:
+        """One-hot or probability vectors p (shape ``batch + (K,)``) as targets: ``Target(p, 0)``.
+
+        The loss is ``-sum_k p_k log softmax(eta)_k`` (optax's ``softmax_cross_entropy``). p must be
+        non-negative and sum to 1 within ``sqrt(eps)`` of the dtype it is given in (bf16 soft labels
+        at bf16's precision); elsewhere the loss is +inf. p is not renormalized.
+
+        Raises:
+            TypeError: integer p (labels go through ``family.target``); ValueError: a trailing size
+                other than K.
+        """
+        p = jnp.asarray(p)
+        if jnp.issubdtype(p.dtype, jnp.integer) or p.dtype == bool:
+            raise TypeError(
+                f"{self.name}: probability vectors are floating, got a {p.dtype} array of shape {p.shape}; "
+                "integer class labels go through family.target(labels) or expfam.nll(family, logits, labels)"
+            )
+        precision = p.dtype if jnp.issubdtype(p.dtype, jnp.floating) else None
+        p = as_float(p)
+        if p.ndim == 0 or p.shape[-1] != self.num_classes:
+            raise ValueError(
+                f"{self.name}: probability vectors must have shape (..., {self.num_classes}), got shape {p.shape}"
+            )
+        inside = self.support.contains(p, precision)
+        safe = jnp.where(inside[..., None], p, jnp.asarray(self.support.point, p.dtype))
+        return Target(safe, jnp.where(inside, 0.0, -jnp.inf).astype(p.dtype))
+
+    def target(self, x: Any) -> Target:
+        """Integer class labels (shape ``batch``) as one-hot targets (+inf loss outside ``0..K-1``)."""
+        x = self.check_sample(x)
         inside = (x >= 0) & (x < self.num_classes)
         chi = jax.nn.one_hot(x, self.num_classes, dtype=as_float(0.0).dtype)
         return Target(chi, jnp.where(inside, 0.0, -jnp.inf).astype(chi.dtype), sample=jnp.where(inside, x, 0))
@@ -168,7 +222,7 @@ class Categorical(ExponentialFamily):
         in one reduction; the base template for distribution targets."""
         if target.natural is not None:
             return super().cross_entropy_of(eta, target)
-        if target.sample is not None and jnp.issubdtype(target.sample.dtype, jnp.integer):
+        if target.sample is not None:
             value = self.log_normalizer(eta) - jnp.take_along_axis(eta, target.sample[..., None], axis=-1)[..., 0]
         else:
             value = log_normalizer_minus_inner(eta, target.chi)
@@ -181,7 +235,8 @@ class Categorical(ExponentialFamily):
         return jnp.zeros_like(x[..., 0])
 
     def is_natural_valid(self, eta: Array) -> Array:
-        return jnp.all(~jnp.isnan(eta), axis=-1) & jnp.any(eta > -jnp.inf, axis=-1)
+        """Every finite logit vector (the base class rules out +-inf and NaN)."""
+        return jnp.ones(eta.shape[:-1], bool)
 
     def expected_log_carrier(self, eta: Array) -> Array:
         return jnp.zeros_like(eta[..., 0])

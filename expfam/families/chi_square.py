@@ -48,6 +48,7 @@ class ChiSquare(ExponentialFamily):
     * source head ``source_link(ChiSquare())``: ``df = positive(raw) = softplus(raw) + tiny``
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (({}, ({"df": 3.0}, {"df": 0.2}, {"df": 2.0}, {"df": 2000.0})),)
 
     @property

@@ -161,7 +161,7 @@ class ContinuousBernoulli(ExponentialFamily):
 
     @property
     def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("lam", constraints.probability),)
+        return (SourceParameter("lam", constraints.probability, from_logits=constraints.logit),)
 
     @property
     def num_natural(self) -> int:

@@ -316,6 +316,7 @@ class Dirichlet(ExponentialFamily):
     * source head ``source_link(Dirichlet(K))``: ``concentration = positive(raw)`` (the same map)
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     num_classes: int
     catalogue = (
         (

@@ -67,6 +67,7 @@ class Gamma(ExponentialFamily):
     * source head ``source_link(Gamma())``: ``shape = positive(raw_1)``, ``rate = positive(raw_2)``
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (({}, ({"shape": 2.0, "rate": 3.0}, {"shape": 0.05, "rate": 1.0}, {"shape": 50.0, "rate": 0.5})),)
 
     @property

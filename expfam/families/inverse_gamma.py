@@ -46,6 +46,7 @@ class InverseGamma(ExponentialFamily):
     * source head ``source_link(InverseGamma())``: ``shape = positive(raw_1)``, ``scale = positive(raw_2)``
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (
         (
             {},

@@ -72,7 +72,7 @@ class PositiveCounts(supports.Support):
     def point(self) -> np.ndarray:
         return np.ones(())
 
-    def contains(self, x: Array) -> Array:
+    def contains(self, x: Array, precision: object = None) -> Array:
         return (x >= 1) & (x < jnp.inf) & (x == jnp.floor(x))
 
 

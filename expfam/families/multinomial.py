@@ -58,7 +58,11 @@ class Multinomial(ExponentialFamily):
 
     @property
     def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probabilities", constraints.probabilities, self.num_classes),)
+        return (
+            SourceParameter(
+                "probabilities", constraints.probabilities, self.num_classes, from_logits=constraints.log_probabilities
+            ),
+        )
 
     def __post_init__(self) -> None:
         if self.num_trials < 1 or self.num_classes < 2:
@@ -96,7 +100,8 @@ class Multinomial(ExponentialFamily):
         return jnp.sum(special.log_binomial(remaining, x), axis=-1)
 
     def is_natural_valid(self, eta: Array) -> Array:
-        return jnp.all(~jnp.isnan(eta) & (eta < jnp.inf), axis=-1) & jnp.any(eta > -jnp.inf, axis=-1)
+        """Every finite logit vector (the base class rules out +-inf and NaN)."""
+        return jnp.ones(eta.shape[:-1], bool)
 
     def expected_log_carrier(self, eta: Array) -> Array:
         n, k = self.num_trials, self.num_classes

@@ -46,6 +46,7 @@ class Normal(ExponentialFamily):
     * source head ``source_link(Normal())``: ``loc = raw_1``, ``scale = positive(raw_2)``
     """
 
+    differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         ({}, ({"loc": 0.5, "scale": 2.0}, {"loc": -3.0, "scale": 0.1}, {"loc": 100.0, "scale": 10.0})),
     )
@@ -153,6 +154,10 @@ class NormalKnownVariance(ExponentialFamily):
         ({}, ({"loc": 0.5}, {"loc": -3.0})),
         ({"variance": 0.25}, ({"loc": 2.0},)),
     )
+
+    def __post_init__(self) -> None:
+        if not self.variance > 0:
+            raise ValueError(f"NormalKnownVariance: variance must be > 0, got {self.variance}")
 
     @property
     def support(self) -> supports.Support:

@@ -41,6 +41,10 @@ class Pareto(ExponentialFamily):
         ({"minimum": 3.0}, ({"alpha": 4.0},)),
     )
 
+    def __post_init__(self) -> None:
+        if not self.minimum > 0:
+            raise ValueError(f"Pareto: minimum must be > 0, got {self.minimum}")
+
     @property
     def support(self) -> supports.Support:
         return supports.AtLeast(self.minimum)
