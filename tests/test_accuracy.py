@@ -3,11 +3,15 @@
 For each family the reference is written independently in mpmath from the natural parameters:
 the log-normalizer ``g``, the expectation ``chi``, the entropy ``H`` (closed form, an exact
 finite sum, or a series summed until its terms are below e^-110), ``T(x)`` and ``log h(x)``;
-log-prob, KL and the distribution cross-entropy follow from them at 40 digits. expfam's values
-come from one jitted batch per family and dtype. Targets:
+log-prob, KL and the distribution cross-entropy follow from them at 40 digits, and the Fisher
+information ``g''(eta)`` is the Jacobian of the mpmath ``chi`` by central differences at 100
+digits (``fisher_reference``). expfam's values come from one jitted batch per family and dtype.
+Targets:
 
-* float64: relative error <= 1e-12 (relative to ``max(|value|, 1)``, i.e. absolute near zero);
-* float32: error <= max(10 x floor, 2e-6 x max(|value|, 1)), where ``floor`` is what rounding the
+* float64: relative error <= 1e-12 (relative to ``max(|value|, 1)``, i.e. absolute near zero;
+  for the Fisher matrix, each entry ``F_ij`` relative to its own scale ``sqrt(F_ii F_jj)``, the
+  bound on ``|F_ij|`` of a covariance, and no less than the dtype's smallest normal number);
+* float32: error <= max(10 x floor, 2e-6 x scale), where ``floor`` is what rounding the
   inputs (natural parameters and samples) to float32 alone changes in the exact value.
 
 ``LIMITS`` lists where a target is not reached, with the measured bound and the reason;
@@ -770,6 +774,28 @@ REFERENCES.update(
 )
 
 
+def jacobian(f: Callable[[list[MP]], list[MP]], e: list[MP]) -> list[list[MP]]:
+    """``d f_i / d e_j`` by central differences at 100 digits: the step is 1e-45 relative to
+    ``|e_j|`` (or to the largest ``|e|`` where ``e_j = 0``), so the truncation error (step^2) and
+    the rounding error (10^-100 / step) are both far below the 40 digits kept."""
+    columns = []
+    with mp.workdps(100):
+        top = max(abs(v) for v in e) or mp.mpf(1)
+        for j in range(len(e)):
+            h = mp.mpf(10) ** -45 * (abs(e[j]) or top)
+            plus = f([v + h if i == j else v for i, v in enumerate(e)])
+            minus = f([v - h if i == j else v for i, v in enumerate(e)])
+            columns.append([(a - b) / (2 * h) for a, b in zip(plus, minus, strict=True)])
+    return [[+columns[j][i] for j in range(len(e))] for i in range(len(e))]
+
+
+@functools.cache
+def fisher_reference(name: str, eta: tuple[float, ...]) -> list[MP]:
+    """``g''(eta)`` (40 digits) as the Jacobian of the reference's ``chi``, flattened row by row."""
+    ref = REFERENCES[name]
+    return [v for row in jacobian(ref.chi, [mpf(v) for v in eta]) for v in row]
+
+
 @functools.cache
 def _distribution_values(name: str, eta: tuple[float, ...], eta_q: tuple[float, ...]) -> dict[str, Any]:
     """g, entropy, KL to ``eta_q`` and the expectation (40 digits), once per pair of distributions."""
@@ -792,6 +818,7 @@ def exact_values(name: str, eta: tuple[float, ...], eta_q: tuple[float, ...], x:
         "kl": d["kl"],
         "cross_entropy": d["entropy"] + d["kl"],
         "expectation": d["expectation"],
+        "fisher": fisher_reference(name, eta),
     }
 
 
@@ -804,6 +831,7 @@ def computed_values(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array)
         "kl": expfam.kl_divergence(family, eta, eta_q),
         "cross_entropy": expfam.distribution_cross_entropy(family, eta, eta_q),
         "expectation": family.expectation(eta),
+        "fisher": family.fisher(eta),
     }
 
 
@@ -862,25 +890,39 @@ def batched(values: list[Evaluation]) -> tuple[jax.Array, jax.Array, jax.Array]:
     return tuple(jnp.asarray(np.stack([v.inputs[i] for v in values])) for i in range(3))  # type: ignore[return-value]
 
 
+def scale(quantity: str, exact: np.ndarray, dtype: Any) -> np.ndarray:
+    """What an error is relative to: ``max(|exact|, 1)`` for values; for the Fisher matrix
+    (flattened), ``sqrt(F_ii F_jj)`` per entry, no less than the dtype's smallest normal number."""
+    if quantity != "fisher":
+        return np.maximum(np.abs(exact), 1.0)
+    diagonal = np.abs(np.diagonal(exact.reshape(*exact.shape[:-1], *2 * (round(np.sqrt(exact.shape[-1])),)), 0, -2, -1))
+    entries = np.sqrt(diagonal[..., :, None] * diagonal[..., None, :]).reshape(exact.shape)
+    return np.maximum(entries, np.finfo(dtype).tiny)
+
+
 def relative_errors(values: list[Evaluation], computed: dict[str, jax.Array]) -> dict[str, np.ndarray]:
-    """``|computed - exact| / max(|exact|, 1)`` per quantity, point and coordinate."""
+    """``|computed - exact| / scale`` per quantity, point and coordinate."""
     errors = {}
     for quantity, value in computed.items():
         got = np.asarray(value, np.float64).reshape(len(values), -1)
         expected = np.stack([v.exact[quantity] for v in values])
-        errors[quantity] = np.abs(got - expected) / np.maximum(np.abs(expected), 1.0)
+        errors[quantity] = np.abs(got - expected) / scale(quantity, expected, value.dtype)
     return errors
 
 
 def floors(values: list[Evaluation]) -> dict[str, np.ndarray]:
-    """What rounding the inputs alone changes in the exact values (relative, as the errors)."""
+    """What rounding the inputs alone changes in the exact values (relative, as the errors), or,
+    where more, what the dtype cannot represent of them: XLA flushes results below the smallest
+    normal number to zero (a Fisher entry ``e^-100`` in float32)."""
+    dtype = values[0].inputs[0].dtype
+    tiny = np.finfo(dtype).tiny
+
+    def floor(exact: np.ndarray, rounded: np.ndarray, quantity: str) -> np.ndarray:
+        unrepresented = np.where(np.abs(exact) < tiny, np.abs(exact), 0.0)
+        return np.maximum(np.abs(rounded - exact), unrepresented) / scale(quantity, exact, dtype)
+
     return {
-        quantity: np.stack(
-            [
-                np.abs(v.rounded[quantity] - v.exact[quantity]) / np.maximum(np.abs(v.exact[quantity]), 1.0)
-                for v in values
-            ]
-        )
+        quantity: np.stack([floor(v.exact[quantity], v.rounded[quantity], quantity) for v in values])
         for quantity in values[0].exact
     }
 
