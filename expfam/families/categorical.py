@@ -46,6 +46,13 @@ def softmax_fisher(eta: Array) -> Array:
     return jnp.where(eye, (p * complement)[..., None, :], off_diagonal)
 
 
+def softmax_kl(eta_p: Array, eta_q: Array) -> Array:
+    """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
+    log_p = jax.nn.log_softmax(eta_p, axis=-1)
+    terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
+    return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
+
+
 @jax.custom_jvp
 def log_normalizer_minus_inner(eta: Array, chi: Array) -> Array:
     """``g(eta) - chi . eta`` for a probability vector chi, as ``-sum_k chi_k (eta_k - g(eta))``.
@@ -135,10 +142,7 @@ class Categorical(ExponentialFamily):
         return -jnp.sum(jnp.where(log_p > -jnp.inf, jnp.exp(log_p) * log_p, 0.0), axis=-1)
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
-        """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
-        log_p = jax.nn.log_softmax(eta_p, axis=-1)
-        terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
-        return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
+        return softmax_kl(eta_p, eta_q)
 
     @property
     def support(self) -> supports.Support:

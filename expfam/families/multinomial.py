@@ -25,7 +25,7 @@ from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter
 from expfam._numerics import special
 from expfam.families.binomial import binomial_expected
-from expfam.families.categorical import softmax_fisher
+from expfam.families.categorical import softmax_fisher, softmax_kl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,10 @@ class Multinomial(ExponentialFamily):
 
     def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi / self.num_trials)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``n`` times the Categorical divergence from log-softmaxes (``categorical.softmax_kl``)."""
+        return self.num_trials * softmax_kl(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x
