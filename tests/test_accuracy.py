@@ -296,6 +296,24 @@ def _negative_binomial(r: float, log_ps: list[float]) -> Reference:
     )
 
 
+def _logarithmic_g(e: list[MP]) -> MP:
+    return mp.log(-mp.log1p(-mp.exp(e[0])))
+
+
+@functools.cache
+def logarithmic_entropy(log_p: MP) -> MP:
+    """``-sum_{k >= 1} q(k) log q(k)``, ``log q(k) = k log p - log k - g``, summed until the terms
+    fall below e^-115 (they decrease from k = 1 on)."""
+    g = _logarithmic_g([log_p])
+    total, k = mp.mpf(0), 1
+    while True:
+        log_q = k * log_p - mp.log(k) - g
+        if log_q < -115:
+            return total
+        total -= mp.exp(log_q) * log_q
+        k += 1
+
+
 def _dirichlet_entropy(a: list[MP]) -> MP:
     total = mp.fsum(a)
     log_b = mp.fsum(mp.loggamma(v) for v in a) - mp.loggamma(total)
@@ -555,6 +573,16 @@ REFERENCES.update(
             points=[([t], x) for t in (-30.0, -0.9, -1e-3, -1e-8) for x in (0.0, 3.0, 1e8)],
             near=lambda e: [e[0] * 1.3],
         ),
+        "Logarithmic": Reference(
+            families.Logarithmic(),
+            g=_logarithmic_g,
+            chi=lambda e: [mp.exp(e[0]) / (-mp.expm1(e[0]) * -mp.log1p(-mp.exp(e[0])))],
+            entropy=lambda e: logarithmic_entropy(e[0]),
+            stats=lambda x: [mpf(x)],
+            log_h=lambda x: -mp.log(mpf(x)),
+            points=[([np.log(p)], x) for p in (1e-3, 0.3, 0.9, 0.99) for x in (1.0, 4.0)],
+            near=lambda e: [e[0] * 1.3],
+        ),
         "NegativeBinomial": _negative_binomial(2.5, [-1e-2, -0.9, np.log(1e-6)]),
         "NegativeBinomial(r=0.01)": _negative_binomial(0.01, [-1e-2, -1.2]),
         "NegativeBinomial(r=1e4)": _negative_binomial(1e4, [np.log(0.5), np.log(1e-4)]),
@@ -578,6 +606,26 @@ REFERENCES.update(
                     (1e6, 1e4, -1.0),
                     (1e-4, 1e6, 0.0),
                 )
+            ],
+            near=lambda e: [e[0] * 1.2, e[1] * 1.1 + 0.1 * min(e[1], 1.0)],
+        ),
+        "BetaPrime": Reference(
+            families.BetaPrime(),
+            g=lambda e: mp.loggamma(e[0]) + mp.loggamma(e[1]) - mp.loggamma(e[0] + e[1]),
+            chi=lambda e: [mp.digamma(e[0]) - mp.digamma(e[0] + e[1]), mp.digamma(e[1]) - mp.digamma(e[0] + e[1])],
+            entropy=lambda e: _dirichlet_entropy(e) - 2 * (mp.digamma(e[1]) - mp.digamma(e[0] + e[1])),
+            stats=lambda x: [mp.log(mpf(x) / (1 + mpf(x))), -mp.log1p(mpf(x))],
+            log_h=lambda x: -mp.log(mpf(x)),
+            points=[
+                (eta, u / (1 - u))
+                for a, b, offset in (
+                    (2.0, 3.0, 0.5),
+                    (1e-4, 2.0, 0.0),
+                    (0.5, 40.0, 1.0),
+                    (1e3, 20.0, -1.0),
+                    (1e4, 1e4, 0.7),
+                )
+                for eta, u in [_beta_point(a, b, offset)]
             ],
             near=lambda e: [e[0] * 1.2, e[1] * 1.1 + 0.1 * min(e[1], 1.0)],
         ),
