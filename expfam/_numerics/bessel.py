@@ -33,9 +33,10 @@ and x in [0, 1e5]; tested against mpmath in tests/test_bessel.py):
 
 Derivatives (custom JVPs, x only: the functions are not differentiable in v, whose tangent is
 ignored): ``d/dx log I_v(x) = A_v(x) + v/x``, so ``d/dx log_ive = A_v + v/x - 1`` and
-``d/dx log_iv_normalized = A_v``; ``d/dx A_v = 1 - (2v + 1) A_v / x - A_v^2``. The last is a
-difference of O(1) terms: its error is a few eps absolute, so relative to its value (about
-``(2v + 1) / (2 x^2)`` for large x) it grows like ``eps x^2 / (v + 1/2)``.
+``d/dx log_iv_normalized = A_v``; ``d/dx A_v = 1 - (2v + 1) A_v / x - A_v^2``, a difference of
+O(1) terms (about ``(2v + 1) / (2 x^2)`` for large x), so it is taken from the elasticity
+recurrence and a large-x series where those hold (``_slope``; for a fixed order
+``bessel_ratio_derivative`` covers every x).
 """
 
 from __future__ import annotations
@@ -230,12 +231,41 @@ def _log_iv_normalized_jvp(primals: tuple[Array, Array], tangents: tuple[Array, 
     return _log_iv_normalized(v, x), _bessel_ratio(v, x) * x_dot
 
 
+#: Terms of the large-x series of ``A_v'`` in ``_slope``.
+_SLOPE_TERMS = 20
+
+
+def _slope(v: Array, x: Array, ratio_over_x: Array) -> Array:
+    """``A_v'(x)`` for an array order v (the derivative of ``bessel_ratio``).
+
+    Up to ``x = max(64, 6 (v + 1) + 32)`` the elasticity recurrence (``_slope_recurrence``); from
+    ``x = max(64, 8 (v + 1)^2)`` on, ``A' = sum_k k b_k / x^(k+1)`` with ``1 - A = sum_k b_k / x^k``,
+    ``b_1 = v + 1/2``, ``b_(m+1) = ((m - 2v - 1) b_m + sum_(i+j=m+1) b_i b_j) / 2`` (from
+    ``A' = 1 - A^2 - (2v + 1) A / x``), 20 terms; between the two (orders above ~1.8), the direct
+    ``1 - (2v + 1) A / x - A^2``.
+    """
+    a = x * ratio_over_x
+    direct = 1.0 - (2.0 * v + 1.0) * ratio_over_x - a * a
+    recurrent = x < jnp.maximum(64.0, 6.0 * (v + 1.0) + 32.0)
+    asymptotic = x >= jnp.maximum(64.0, 8.0 * (v + 1.0) ** 2)
+    z = 1.0 / jnp.where(asymptotic, x, 64.0)
+    b = [v + 0.5]
+    for m in range(1, _SLOPE_TERMS):
+        products = sum(b[i] * b[m - 1 - i] for i in range(m))
+        b.append(0.5 * ((m - 2.0 * v - 1.0) * b[m - 1] + products))
+    series = jnp.zeros_like(z)
+    for k in range(_SLOPE_TERMS, 0, -1):
+        series = (series + k * b[k - 1]) * z
+    series = series * z
+    recurrence = _slope_recurrence(v, jnp.where(recurrent, x, 1.0))
+    return jnp.where(recurrent, recurrence, jnp.where(asymptotic, series, direct))
+
+
 @_bessel_ratio.defjvp
 def _bessel_ratio_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
     (v, x), (_, x_dot) = primals, tangents
     ratio_over_x = _recurrence(v, x)[1]
-    a = x * ratio_over_x
-    return a, (1.0 - (2.0 * v + 1.0) * ratio_over_x - a * a) * x_dot
+    return x * ratio_over_x, _slope(v, x, ratio_over_x) * x_dot
 
 
 @jax.jit

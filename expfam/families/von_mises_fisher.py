@@ -9,7 +9,7 @@ R^p, kappa = |eta|), ``T(x) = x``, ``h = 1``. With ``v = p/2 - 1``:
 the log surface area of the sphere plus ``bessel.log_iv_normalized`` (0 at kappa = 0, where
 the distribution is uniform). Expectation ``A_v(kappa) mu = R eta`` with the Bessel ratio
 ``A_v = I_{v+1} / I_v`` and ``R = A_v(kappa) / kappa`` (``1/p`` at kappa = 0). Fisher, with
-``u = eta / kappa`` (the term vanishes at kappa = 0):
+``u = eta / kappa`` (at kappa = 0, ``I / p``):
 
     Cov(x) = R (I - u u^T) + A_v' u u^T,   A_v' = 1 - (p - 1) R - A_v^2
 
