@@ -153,6 +153,25 @@ def test_stirling_remainder(dtype):
     assert error.max() <= 32 * EPS[dtype], (error.max(), x[error.argmax()])
 
 
+def test_trigamma_difference(dtype):
+    """``trigamma(a) - trigamma(a + d)`` to a few ulps relative where the plain difference
+    cancels (``d << a``, both sides of the series switch ``L``), at the rounded arguments."""
+    a = np.asarray([1e-4, 0.3, 1.0, 2.0, 5.9, 6.1, 9.9, 10.1, 30.0, 1e3, 1e6, 1e10], dtype)[:, None]
+    d = np.asarray([0.0, 1e-8, 1e-4, 0.5, 1.0, 3.0, 1e2, 1e6, 1e12], dtype)[None, :]
+    a, d = np.broadcast_arrays(a, d)
+    with mp.workdps(60):
+        exact = np.array(
+            [
+                float(mp.psi(1, mp.mpf(float(x))) - mp.psi(1, mp.mpf(float(x)) + mp.mpf(float(y))))
+                for x, y in zip(a.ravel(), d.ravel(), strict=True)
+            ]
+        ).reshape(a.shape)
+    got = special.trigamma_difference(jnp.asarray(a), jnp.asarray(d))
+    error = relative_error(got, exact)
+    assert np.all(np.asarray(got)[d == 0] == 0.0)
+    assert error.max() <= 8 * EPS[dtype], (error.max(), a.ravel()[error.argmax()], d.ravel()[error.argmax()])
+
+
 def test_approximate_inverse_digamma(x64):
     # the fitted start, on and beyond its fitting range, against mpmath's digamma
     x = np.geomspace(1e-8, 1e12, 400)

@@ -172,6 +172,29 @@ def _trigamma(x: Array) -> Array:
     return _nan_below_zero(x, numerator / denominator + series)
 
 
+def _trigamma_difference(a: Array, d: Array) -> Array:
+    p = _precision(a)
+    # Upward, as trigamma: 1/x^2 - 1/(x + d)^2 = t (2 - t) / x^2 with t = d / (x + d) in [0, 1).
+    steps = jnp.maximum(jnp.ceil(p.large - a), 0.0)
+    total = jnp.zeros_like(a)
+    for i in range(int(p.large)):
+        x = a + i
+        t = d / (x + d)
+        total = total + jnp.where(i < steps, t * (2.0 - t) / (x * x), 0.0)
+    # The series: sum_n c_n (r^n - s^n) = (r - s) sum_n c_n h_{n-1}(r, s), with r - s = r t and
+    # h_m(r, s) = sum_{i<=m} r^i s^(m-i) (every term positive).
+    x = a + steps
+    r, s = 1.0 / x, 1.0 / (x + d)
+    weights = (1.0, 0.5) + tuple(w for b in _BERNOULLI[: p.terms] for w in (b, 0.0))
+    h, s_power = jnp.ones_like(r), jnp.ones_like(r)
+    series = jnp.full_like(r, weights[0])
+    for weight in weights[1:-1]:
+        s_power = s_power * s
+        h = r * h + s_power
+        series = series + weight * h
+    return _nan_below_zero(a, total + r * (d / (x + d)) * series)
+
+
 @jax.custom_jvp
 def _lgamma_jvp(x: Array) -> Array:
     return _lgamma(x)
@@ -208,3 +231,19 @@ def digamma(x: Any) -> Array:
 def trigamma(x: Any) -> Array:
     """``trigamma(x) = d^2/dx^2 log Gamma(x)`` for ``x >= 0`` (NaN below). See the module docstring."""
     return _trigamma_jvp(_as_float(x))
+
+
+@jax.jit
+def trigamma_difference(a: Any, d: Any) -> Array:
+    """``trigamma(a) - trigamma(a + d)`` for ``a > 0`` and ``d >= 0``, to a few ulps relative.
+
+    The plain difference loses ``trigamma(a) / (d |trigamma'(a)|)`` (about ``a / d``) relative:
+    all of it for ``d << a``. Here both arguments take the same upward recurrence,
+    ``1/x^2 - 1/(x + d)^2 = t (2 - t) / x^2`` with ``t = d / (x + d)`` (positive terms), to
+    ``x >= L``, where the asymptotic series is differenced term by term:
+    ``r^n - s^n = (r - s) h_{n-1}(r, s)`` with ``r = 1/x``, ``s = 1/(x + d)``, ``r - s = r t`` and
+    ``h_m(r, s) = sum_{i<=m} r^i s^(m-i)`` (positive). Pass ``d`` itself (e.g. the sum of the other
+    concentrations), not ``(a + d) - a``. Derivatives by autodiff.
+    """
+    a, d = jnp.broadcast_arrays(_as_float(a), _as_float(d))
+    return _trigamma_difference(a, d.astype(a.dtype))

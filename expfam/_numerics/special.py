@@ -17,7 +17,15 @@ import jax
 import jax.numpy as jnp
 
 from expfam._numerics import iterate
-from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI, digamma, horner, lgamma, stirling_correction, trigamma
+from expfam._numerics.gamma_functions import (
+    HALF_LOG_TWO_PI,
+    digamma,
+    horner,
+    lgamma,
+    stirling_correction,
+    trigamma,
+    trigamma_difference,
+)
 
 __all__ = [
     "EULER_GAMMA",
@@ -46,6 +54,7 @@ __all__ = [
     "stirling_correction",
     "stirling_remainder",
     "trigamma",
+    "trigamma_difference",
     "trigamma_minus_reciprocal",
 ]
 

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 
 @jax.custom_jvp
@@ -26,6 +27,31 @@ def _probability(logit: Array) -> Array:
 
 
 _probability.defjvps(lambda tangent, _, logit: tangent * jax.nn.sigmoid(logit) * jax.nn.sigmoid(-logit))
+
+
+def _softplus_difference(x: Array, y: Array) -> Array:
+    """``softplus(x) - softplus(y)``: ``log1p(sigmoid(y) expm1(x - y))`` for ``|x - y| < 1`` (relative
+    accuracy as ``x -> y``), the plain difference beyond (no cancellation by more than e)."""
+    near = jnp.abs(x - y) < 1.0
+    d = jnp.where(near, x - y, 0.0)
+    return jnp.where(near, jnp.log1p(jax.nn.sigmoid(y) * jnp.expm1(d)), special.log1pexp(x) - special.log1pexp(y))
+
+
+def logit_kl(logit_p: Array, logit_q: Array) -> Array:
+    """``KL(Bernoulli(sigmoid(a)) || Bernoulli(sigmoid(b)))`` for logits a, b as two non-negative
+    terms, ``p E(q/p) + (1 - p) E((1 - q)/(1 - p))`` with ``E(z) = z - 1 - log z``: with
+    ``w = log z`` each is ``expm1mx(w)`` times the probability, the log-ratios ``w`` from
+    ``_softplus_difference`` (accurate as ``b -> a``). No ``softplus(b) - softplus(a)`` against
+    ``(b - a) p`` (terms of size |a| cancelling to ``e^-|a|``). Logits are mirrored to ``a >= 0``
+    (swapping the outcomes changes nothing), so ``log(q/p) <= log 2``; where ``(1 - q)/(1 - p)``
+    exceeds ``e^10`` the second term is ``(1 - q) - (1 - p)(1 + w)`` (no overflow of ``e^w``)."""
+    flip = logit_p < 0
+    a, b = jnp.where(flip, -logit_p, logit_p), jnp.where(flip, -logit_q, logit_q)
+    w1, w0 = _softplus_difference(-a, -b), _softplus_difference(a, b)
+    moderate = w0 < 10.0
+    tail = jax.nn.sigmoid(-b) - jax.nn.sigmoid(-a) * (1.0 + w0)
+    second = jnp.where(moderate, jax.nn.sigmoid(-a) * special.expm1mx(jnp.where(moderate, w0, 0.0)), tail)
+    return jax.nn.sigmoid(a) * special.expm1mx(w1) + second
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +115,10 @@ class Bernoulli(ExponentialFamily):
         """``p softplus(-eta) + (1 - p) softplus(eta)``: two non-negative terms."""
         logit = eta[..., 0]
         return jax.nn.sigmoid(logit) * jax.nn.softplus(-logit) + jax.nn.sigmoid(-logit) * jax.nn.softplus(logit)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``logit_kl``: the small probability times the logit difference, no terms of size |eta|."""
+        return logit_kl(eta_p[..., 0], eta_q[..., 0])
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x[..., None]

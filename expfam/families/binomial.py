@@ -22,6 +22,7 @@ from jax.scipy.special import betainc
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam.families.bernoulli import logit_kl
 
 
 def binomial_log_pmf(n: int, log_p: Array, log_q: Array) -> Array:
@@ -123,6 +124,17 @@ class Binomial(ExponentialFamily):
         k = jnp.arange(n + 1, dtype=eta.dtype)
         table = special.log_binomial(jnp.full_like(k, n), k)
         return binomial_expected(n, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits), table)
+
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``x softplus(-eta) + (n - x) softplus(eta) - log C(n, x)``: non-negative terms from the
+        logit, no ``n softplus(eta)`` against ``eta x`` (p near 0 or 1)."""
+        logit = eta[..., 0]
+        n = self.num_trials
+        return x * special.log1pexp(-logit) + (n - x) * special.log1pexp(logit) - self.log_carrier(x)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``n`` times the Bernoulli divergence (``bernoulli.logit_kl``)."""
+        return self.num_trials * logit_kl(eta_p[..., 0], eta_q[..., 0])
 
     def stable_entropy(self, eta: Array) -> Array:
         """``-sum_k q(k) log q(k)``, the exact sum of n + 1 non-negative terms (no ``n softplus(eta)``

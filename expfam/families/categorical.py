@@ -3,7 +3,8 @@
 ``q(k) = softmax(eta)_k``. Natural parameters are the K logits (an over-complete
 parametrization: adding a constant to every logit changes nothing), ``T(x)`` is the
 one-hot vector, ``g(eta) = logsumexp(eta)``, ``h = 1``. Expectation ``softmax(eta)``;
-Fisher ``diag(p) - p p^T`` (singular along ``(1, ..., 1)``). ``natural_from_expectation``
+Fisher ``diag(p) - p p^T`` (singular along ``(1, ..., 1)``), each entry from
+``log_softmax`` (``softmax_fisher``). ``natural_from_expectation``
 returns the log-probabilities, the representative with ``g = 0``.
 
 Targets enter through two named doors, never told apart by dtype or shape:
@@ -38,6 +39,26 @@ def _logsumexp(eta: Array) -> Array:
     shift = jax.lax.stop_gradient(jnp.max(eta, axis=-1, keepdims=True))
     shift = jnp.where(jnp.isfinite(shift), shift, 0.0)
     return shift + jnp.log(jnp.sum(jnp.exp(eta - shift), axis=-1, keepdims=True))
+
+
+def softmax_fisher(eta: Array) -> Array:
+    """``diag(p) - p p^T`` for ``p = softmax(eta)``, shape (..., K, K), without ``p - p^2`` (which
+    loses every digit as ``p_k -> 1``): the diagonal is ``p_k (1 - p_k)`` with ``1 - p_k`` the sum of
+    the other probabilities, the off-diagonal ``-exp(log p_i + log p_j)`` from ``log_softmax``."""
+    k = eta.shape[-1]
+    eye = jnp.eye(k, dtype=bool)
+    log_p = jax.nn.log_softmax(eta, axis=-1)
+    p = jnp.exp(log_p)
+    complement = jnp.sum(jnp.where(eye, 0.0, p[..., None, :]), axis=-1)
+    off_diagonal = -jnp.exp(log_p[..., :, None] + log_p[..., None, :])
+    return jnp.where(eye, (p * complement)[..., None, :], off_diagonal)
+
+
+def softmax_kl(eta_p: Array, eta_q: Array) -> Array:
+    """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
+    log_p = jax.nn.log_softmax(eta_p, axis=-1)
+    terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
+    return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
 
 
 @jax.custom_jvp
@@ -148,8 +169,7 @@ class Categorical(ExponentialFamily):
         return jax.nn.softmax(eta, axis=-1)
 
     def fisher(self, eta: Array) -> Array:
-        p = jax.nn.softmax(eta, axis=-1)
-        return jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(p) - p[..., :, None] * p[..., None, :]
+        return softmax_fisher(eta)
 
     def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi)
@@ -160,10 +180,7 @@ class Categorical(ExponentialFamily):
         return -jnp.sum(jnp.where(log_p > -jnp.inf, jnp.exp(log_p) * log_p, 0.0), axis=-1)
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
-        """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
-        log_p = jax.nn.log_softmax(eta_p, axis=-1)
-        terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
-        return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
+        return softmax_kl(eta_p, eta_q)
 
     @property
     def support(self) -> supports.Support:

@@ -191,10 +191,12 @@ def kl_divergence(a: Array, b: Array) -> Array:
 
 
 def fisher(a: Array) -> Array:
-    """``diag(trigamma(a_k)) - trigamma(a0) 1 1^T``."""
-    total = jnp.sum(a, axis=-1)
-    diagonal = jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(special.trigamma(a))
-    return diagonal - special.trigamma(total)[..., None, None]
+    """``diag(trigamma(a_k)) - trigamma(a0) 1 1^T``, the diagonal ``trigamma(a_k) - trigamma(a0)``
+    as ``trigamma_difference(a_k, sum_{j != k} a_j)`` (no cancellation when ``a_k`` dominates ``a0``)."""
+    k = a.shape[-1]
+    diagonal = special.trigamma_difference(a, _exclusive_sums(a))
+    off_diagonal = -special.trigamma(jnp.sum(a, axis=-1))[..., None, None]
+    return jnp.where(jnp.eye(k, dtype=bool), diagonal[..., None, :], off_diagonal)
 
 
 def _phi_gap(a: Array, total: Array) -> Array:

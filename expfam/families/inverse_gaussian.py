@@ -121,6 +121,13 @@ class InverseGaussian(ExponentialFamily):
         mean_log = jnp.log(mean) - scaled_exp1(2.0 * shape / mean)
         return 0.5 * (math.log(2 * math.pi) + 1.0 - jnp.log(shape)) + 1.5 * mean_log
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``lam (x - mu)^2 / (2 mu^2 x) + 1/2 log(2 pi x^3 / lam)``: no ``eta . T(x)`` against ``g``
+        (terms of size ``lam / mu`` that cancel to the squared offset)."""
+        mean, shape = _mean_shape(eta)
+        offset = (x - mean) / mean
+        return 0.5 * shape * offset * offset / x + 0.5 * (math.log(2 * math.pi) + 3.0 * jnp.log(x) - jnp.log(shape))
+
     def sufficient_statistics(self, x: Array) -> Array:
         return jnp.stack([x, 1.0 / x], axis=-1)
 

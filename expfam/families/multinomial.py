@@ -6,7 +6,7 @@ constant to every logit changes nothing), ``T(x) = x`` (all K counts, taken whol
 ``g(eta) = n logsumexp(eta)``, ``log h(x) = log n! - sum_k log x_k!``, evaluated as the
 chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)`` (each by
 ``lbeta``, no difference of large ``lgamma`` values). Expectation ``n softmax(eta)``; Fisher
-``n (diag(p) - p p^T)``. ``natural_from_expectation`` returns ``log(chi / n)``, the
+``n (diag(p) - p p^T)`` (``categorical.softmax_fisher``). ``natural_from_expectation`` returns ``log(chi / n)``, the
 representative with ``logsumexp = 0``.
 
 ``E[log h] = log n! - sum_k E[log x_k!]`` with ``x_k ~ Binomial(n, p_k)`` marginally: exact
@@ -25,6 +25,7 @@ from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter
 from expfam._numerics import special
 from expfam.families.binomial import binomial_expected
+from expfam.families.categorical import softmax_fisher, softmax_kl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,12 +86,14 @@ class Multinomial(ExponentialFamily):
         return self.num_trials * jax.nn.softmax(eta, axis=-1)
 
     def fisher(self, eta: Array) -> Array:
-        p = jax.nn.softmax(eta, axis=-1)
-        outer = p[..., :, None] * p[..., None, :]
-        return self.num_trials * (jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(p) - outer)
+        return self.num_trials * softmax_fisher(eta)
 
     def solve_natural(self, chi: Array) -> Array:
         return jnp.log(chi / self.num_trials)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``n`` times the Categorical divergence from log-softmaxes (``categorical.softmax_kl``)."""
+        return self.num_trials * softmax_kl(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x

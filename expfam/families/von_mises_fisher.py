@@ -9,9 +9,11 @@ R^p, kappa = |eta|), ``T(x) = x``, ``h = 1``. With ``v = p/2 - 1``:
 the log surface area of the sphere plus ``bessel.log_iv_normalized`` (0 at kappa = 0, where
 the distribution is uniform). Expectation ``A_v(kappa) mu = R eta`` with the Bessel ratio
 ``A_v = I_{v+1} / I_v`` and ``R = A_v(kappa) / kappa`` (``1/p`` at kappa = 0). Fisher, with
-``u = eta / kappa`` (the term vanishes at kappa = 0):
+``u = eta / kappa`` (at kappa = 0, ``I / p``):
 
-    Cov(x) = R I + (1 - p R - A_v^2) u u^T.
+    Cov(x) = R (I - u u^T) + A_v' u u^T,   A_v' = 1 - (p - 1) R - A_v^2
+
+(``bessel.bessel_ratio_derivative``, which does not cancel at large kappa).
 
 ``expectation`` carries this Fisher as its derivative (custom JVP), so Hessians of every loss
 are the closed form, finite at every eta including 0.
@@ -107,14 +109,23 @@ def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
 
 
 def fisher(eta: Array, p: int) -> Array:
-    """``R I + (1 - p R - A^2) u u^T``, shape (..., p, p)."""
+    """``R (I - u u^T) + A' u u^T``, shape (..., p, p), without cancellation at large kappa.
+
+    ``A' = bessel_ratio_derivative`` (``~ (p - 1) / (2 kappa^2)``, where ``1 - p R - A^2 + R``
+    cancels), and the diagonal of ``I - u u^T`` as ``sum_{j != i} eta_j^2 / kappa^2`` (not
+    ``1 - u_i^2``, which cancels where mu is near a coordinate axis): positive terms on the diagonal.
+    """
+    v = 0.5 * p - 1.0
     kappa = norm(eta)
-    r = bessel.bessel_ratio_over_x(0.5 * p - 1.0, kappa)
-    a = kappa * r
+    r = bessel.bessel_ratio_over_x(v, kappa)[..., None, None]
+    slope = bessel.bessel_ratio_derivative(v, kappa)[..., None, None]
     u = _unit(eta, kappa)
-    coefficient = (1.0 - p * r - a * a)[..., None, None]
-    eye = jnp.broadcast_to(jnp.eye(p, dtype=eta.dtype), r.shape + (p, p))
-    return r[..., None, None] * eye + coefficient * (u[..., :, None] * u[..., None, :])
+    eye = jnp.eye(p, dtype=bool)
+    others = jnp.sum(jnp.where(eye, 0.0, (eta * eta)[..., None, :]), axis=-1)
+    safe = jnp.where(kappa > 0, kappa, 1.0)[..., None]
+    perpendicular = jnp.where((kappa > 0)[..., None], others / (safe * safe), 1.0)
+    outer = u[..., :, None] * u[..., None, :]
+    return r * jnp.where(eye, perpendicular[..., None, :], -outer) + slope * outer
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))

@@ -121,6 +121,40 @@ class Wishart(ExponentialFamily):
     def solve_natural(self, chi: Array) -> Array:
         return self.natural_from_source(scale=packing.unpack(chi) / self.df)
 
+    def stable_entropy(self, eta: Array) -> Array:
+        """``(d + 1)/2 log|V| + d (d + 1)/2 log 2 + [log Gamma_d(a) - (a - (d + 1)/2) psi_d(a) + a d]``
+        (``a = n/2``) with the bracket in Stirling form: with ``a_j = a - j/2``, ``delta`` the Stirling
+        remainder and ``m = log - digamma``, it is ``d (d - 1)/4 (log pi + 1) + sum_j [(d - j)/2 log a_j
+        + 1/2 log(2 pi) + delta(a_j) + (a - (d + 1)/2) m(a_j)]``: no ``log Gamma_d`` against
+        ``psi_d`` (terms of size ``n log n`` that cancel at large df)."""
+        d, a = self.dim, 0.5 * self.df
+        lower = linalg.cholesky(-2.0 * packing.unpack(eta))
+        shifted = jnp.asarray(a - 0.5 * np.arange(d), eta.dtype)
+        weights = jnp.asarray(0.5 * (d - np.arange(d)), eta.dtype)
+        terms = (
+            weights * jnp.log(shifted)
+            + special.stirling_remainder(shifted)
+            + (a - 0.5 * (d + 1)) * special.log_minus_digamma(shifted)
+        )
+        constant = (
+            d * special.HALF_LOG_TWO_PI
+            + 0.5 * d * (d + 1) * math.log(2.0)
+            + 0.25 * d * (d - 1) * (math.log(math.pi) + 1.0)
+        )
+        return -0.5 * (d + 1) * linalg.log_det_from_cholesky(lower) + constant + jnp.sum(terms)
+
+    def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
+        """``n/2 (tr(P_q V_p) - d - log det(P_q V_p))`` as non-negative terms: with ``P = L L^T`` and
+        ``B = L_p^{-1} L_q`` (lower triangular), ``n/2 (sum_i E(B_ii^2) + sum_{i > j} B_ij^2)``,
+        ``E(z) = z - 1 - log z`` (``special.log_ratio_excess``). No ``n log det`` differences."""
+        lower_p = linalg.cholesky(-2.0 * packing.unpack(eta_p))
+        lower_q = linalg.cholesky(-2.0 * packing.unpack(eta_q))
+        b = jax.scipy.linalg.solve_triangular(lower_p, lower_q, lower=True)
+        diagonal = jnp.diagonal(b, axis1=-2, axis2=-1)
+        excess = special.log_ratio_excess(diagonal * diagonal, (diagonal - 1.0) * (diagonal + 1.0))
+        below = jnp.tril(b, -1)
+        return 0.5 * self.df * (jnp.sum(excess, axis=-1) + jnp.sum(below * below, axis=(-2, -1)))
+
     def sufficient_statistics(self, x: Array) -> Array:
         return packing.pack(x)
 
