@@ -36,6 +36,18 @@ from expfam._core.cross_entropy import (
 )
 from expfam._core.family import ExponentialFamily, SourceParameter
 from expfam._core.registry import catalogue, family_classes
+from expfam._core.summaries import (
+    cdf,
+    covariance,
+    log_cdf,
+    log_survival,
+    mean,
+    mode,
+    quantile,
+    stddev,
+    survival,
+    variance,
+)
 from expfam._core.target import Target
 from expfam._geometry.fisher import (
     bregman_divergence,
@@ -82,6 +94,8 @@ __all__ = [
     "beta_binomial_log_prob",
     "bregman_divergence",
     "catalogue",
+    "cdf",
+    "covariance",
     "cross_entropy",
     "damped_natural_gradient",
     "dirichlet_multinomial_log_prob",
@@ -100,9 +114,13 @@ __all__ = [
     "interval_coverage",
     "inverse_fisher_vector_product",
     "kl_divergence",
+    "log_cdf",
     "log_prob",
+    "log_survival",
     "loss",
+    "mean",
     "mirror_descent",
+    "mode",
     "multivariate_student_t_log_prob",
     "natural_gradient_descent",
     "negative_binomial_log_prob",
@@ -110,9 +128,13 @@ __all__ = [
     "pit",
     "pit_histogram",
     "positive",
+    "quantile",
     "scale_by_gauss_newton",
     "scale_by_natural_gradient",
     "source_link",
+    "stddev",
     "student_t_log_prob",
+    "survival",
+    "variance",
     *families.__all__,
 ]

@@ -22,10 +22,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import exp1
+from jax.scipy.special import exp1, log_ndtr
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 _SERIES_FROM = 50.0
 _SERIES_TERMS = 20
@@ -135,3 +136,58 @@ class InverseGaussian(ExponentialFamily):
         smaller = mean * 2.0 * lam / (2.0 * lam + mean * y + root)
         uniform = jax.random.uniform(uniform_key, size, eta.dtype)
         return jnp.where(uniform <= mean / (mean + smaller), smaller, mean * mean / smaller)
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return _mean_shape(eta)[0]
+
+    def var(self, eta: Array) -> Array:
+        """``mu^3 / lam``."""
+        mean, shape = _mean_shape(eta)
+        return mean**3 / shape
+
+    def mode(self, eta: Array) -> Array:
+        """``mu (sqrt(1 + t^2) - t)`` with ``t = 3 mu / (2 lam)``, as ``mu / (sqrt(1 + t^2) + t)``."""
+        mean, shape = _mean_shape(eta)
+        t = 1.5 * mean / shape
+        return mean / (jnp.sqrt(1.0 + t * t) + t)
+
+    def _log_terms(self, eta: Array, x: Array) -> tuple[Array, Array, Array]:
+        """``log Phi(a)``, ``log Phi(-a)`` and ``2 lam / mu + log Phi(-b)`` with
+        ``a = sqrt(lam / x) (x / mu - 1)``, ``b = sqrt(lam / x) (x / mu + 1)`` (x > 0), so that
+        ``F = Phi(a) + e^(2 lam / mu) Phi(-b)`` and ``S = Phi(-a) - e^(2 lam / mu) Phi(-b)``."""
+        mean, shape = _mean_shape(eta)
+        positive = x > 0
+        root = jnp.sqrt(shape / jnp.where(positive, x, 1.0))
+        a = jnp.where(positive, root * (x / mean - 1.0), -jnp.inf)
+        b = jnp.where(positive, root * (x / mean + 1.0), jnp.inf)
+        return log_ndtr(a), log_ndtr(-a), 2.0 * shape / mean + log_ndtr(-b)
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        lower, _, reflected = self._log_terms(eta, x)
+        return jnp.logaddexp(lower, reflected)
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        """``log Phi(-a) + log(1 - exp(2 lam / mu + log Phi(-b) - log Phi(-a)))``: no subtraction of tails."""
+        _, upper, reflected = self._log_terms(eta, x)
+        return upper + special.log1mexp(jnp.minimum(reflected - upper, 0.0))
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        return jnp.exp(self.log_cdf(eta, x))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return jnp.exp(self.log_survival(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """Solved on ``log x`` (``quantiles.continuous_quantile``) from ``log mu``."""
+        info = jnp.finfo(p.dtype)
+        bracket = (2.0 * jnp.log(info.tiny), jnp.log(info.max))
+        z = quantiles.continuous_quantile(
+            lambda e, u: self.log_cdf(e, jnp.exp(u)),
+            lambda e, u: self.log_survival(e, jnp.exp(u)),
+            eta,
+            p,
+            bracket,
+            jnp.log(_mean_shape(eta)[0]),
+        )
+        return jnp.exp(z)

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
+from expfam._numerics import bessel
 from expfam.families import von_mises_fisher as vmf
 
 
@@ -103,3 +104,16 @@ class VonMises(ExponentialFamily):
         """Angles in (-pi, pi]: the angle of a von Mises-Fisher sample in the plane."""
         unit = vmf.sample_unit(key, eta, 2, shape)
         return jnp.arctan2(unit[..., 1], unit[..., 0])
+
+    # -- summaries (circular) ----------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """The circular mean, ``loc = atan2(eta_2, eta_1)`` in (-pi, pi] (0 at kappa = 0)."""
+        return jnp.arctan2(eta[..., 1], eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        """The circular variance ``1 - A_0(kappa) = 1 - I_1(kappa) / I_0(kappa)`` (in [0, 1])."""
+        return 1.0 - bessel.bessel_ratio(0.0, vmf.norm(eta))
+
+    def mode(self, eta: Array) -> Array:
+        """``loc`` (0 at kappa = 0, where the distribution is uniform)."""
+        return jnp.arctan2(eta[..., 1], eta[..., 0])
