@@ -52,7 +52,7 @@ def continuous_quantile(
         start: a value of z inside the distribution's bulk, where both tails are nonzero
             (an approximate median is best).
     """
-    p, start = jnp.broadcast_arrays(p, start)
+    p, start = jnp.broadcast_arrays(p, jax.lax.stop_gradient(start))
     interior = (p > 0) & (p < 1)
     lower = p <= 0.5
     p_safe = jnp.where(interior, p, 0.5)

@@ -24,6 +24,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from expfam._core.cross_entropy import check_family
 from expfam._core.family import ExponentialFamily, as_float, checks_inputs, is_concrete
@@ -130,6 +131,6 @@ def quantile(family: ExponentialFamily, eta: Any, p: Any) -> Array:
     """
     method = _method(family, "quantile", "quantile")
     eta, p = _univariate(family, eta, p, "quantile")
-    if is_concrete(p) and not bool(jnp.all((p >= 0) & (p <= 1))):
+    if is_concrete(p) and not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):
         raise ValueError(f"{family.name}: quantile probabilities must lie in [0, 1], got {p}")
     return method(eta, p)

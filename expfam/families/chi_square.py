@@ -18,11 +18,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc, gammaincc
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_gamma import regularized_gamma
 from expfam.families.gamma import Gamma, standard_gamma_quantile
 
 LOG_TWO = math.log(2.0)
@@ -115,11 +115,11 @@ class ChiSquare(ExponentialFamily):
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(nu, x / 2)`` (0 for x <= 0)."""
-        return gammainc(eta[..., 0] + 1.0, 0.5 * jnp.maximum(x, 0.0))
+        return regularized_gamma(eta[..., 0] + 1.0, 0.5 * jnp.maximum(x, 0.0))[0]
 
     def survival(self, eta: Array, x: Array) -> Array:
         """``Q(nu, x / 2)``."""
-        return gammaincc(eta[..., 0] + 1.0, 0.5 * jnp.maximum(x, 0.0))
+        return regularized_gamma(eta[..., 0] + 1.0, 0.5 * jnp.maximum(x, 0.0))[1]
 
     def quantile(self, eta: Array, p: Array) -> Array:
         """``2 standard_gamma_quantile(nu, p)``."""

@@ -18,11 +18,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc, gammaincc
 
 from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
 from expfam._numerics import iterate, special
+from expfam._numerics.incomplete_gamma import regularized_gamma
 
 NEWTON_STEPS = 5
 
@@ -51,11 +51,11 @@ def shape_from_log_gap(s: Array) -> Array:
 
 
 def _log_lower(shape: Array, z: Array) -> Array:
-    return jnp.log(gammainc(shape, jnp.exp(z)))
+    return jnp.log(regularized_gamma(shape, jnp.exp(z))[0])
 
 
 def _log_upper(shape: Array, z: Array) -> Array:
-    return jnp.log(gammaincc(shape, jnp.exp(z)))
+    return jnp.log(regularized_gamma(shape, jnp.exp(z))[1])
 
 
 def standard_gamma_quantile(shape: Array, p: Array, upper: bool = False) -> Array:
@@ -173,8 +173,9 @@ class Gamma(ExponentialFamily):
         return jax.random.gamma(key, k, k.shape, eta.dtype) / rate
 
     def cdf(self, eta: Array, x: Array) -> Array:
-        """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0)."""
-        return gammainc(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))
+        """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0;
+        ``incomplete_gamma.regularized_gamma``, accurate for large k in float32)."""
+        return regularized_gamma(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))[0]
 
     # -- summaries -----------------------------------------------------------------------------
     def mean(self, eta: Array) -> Array:
@@ -191,7 +192,7 @@ class Gamma(ExponentialFamily):
 
     def survival(self, eta: Array, x: Array) -> Array:
         """``P(X > x) = Q(k, r x)``, the regularized upper incomplete gamma function (1 for x <= 0)."""
-        return gammaincc(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))
+        return regularized_gamma(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))[1]
 
     def quantile(self, eta: Array, p: Array) -> Array:
         """``standard_gamma_quantile(k, p) / r``: accurate in both tails."""

@@ -17,11 +17,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc, gammaincc
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
 from expfam._numerics import special
+from expfam._numerics.incomplete_gamma import regularized_gamma
 from expfam.families.gamma import Gamma, shape_from_log_gap, standard_gamma_quantile
 
 
@@ -146,11 +146,11 @@ class InverseGamma(ExponentialFamily):
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = Q(a, b / x)`` (0 for x <= 0)."""
-        return gammaincc(-eta[..., 1], self._rate_over(eta, x))
+        return regularized_gamma(-eta[..., 1], self._rate_over(eta, x))[1]
 
     def survival(self, eta: Array, x: Array) -> Array:
         """``P(a, b / x)``."""
-        return gammainc(-eta[..., 1], self._rate_over(eta, x))
+        return regularized_gamma(-eta[..., 1], self._rate_over(eta, x))[0]
 
     def quantile(self, eta: Array, p: Array) -> Array:
         """``b / y`` with ``P(Y > y) = p`` for ``Y ~ Gamma(a, 1)`` (``standard_gamma_quantile``)."""
