@@ -133,4 +133,5 @@ def quantile(family: ExponentialFamily, eta: Any, p: Any) -> Array:
     eta, p = _univariate(family, eta, p, "quantile")
     if is_concrete(p) and not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):
         raise ValueError(f"{family.name}: quantile probabilities must lie in [0, 1], got {p}")
-    return method(eta, p)
+    valid = (p >= 0) & (p <= 1)
+    return jnp.where(valid, method(eta, jnp.where(valid, p, 0.5)), jnp.nan)
