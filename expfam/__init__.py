@@ -69,7 +69,7 @@ from expfam._geometry.natural_gradient import (
     natural_gradient_descent,
     scale_by_natural_gradient,
 )
-from expfam._training.calibration import interval_coverage, pit, pit_histogram
+from expfam._training.calibration import brier_score, central_interval, interval_coverage, pit, pit_histogram
 from expfam._training.fused import fused_linear_cross_entropy
 from expfam._training.heads import SourceLink, source_link
 from expfam._training.loss import loss
@@ -93,8 +93,10 @@ __all__ = [
     "__version__",
     "beta_binomial_log_prob",
     "bregman_divergence",
+    "brier_score",
     "catalogue",
     "cdf",
+    "central_interval",
     "covariance",
     "cross_entropy",
     "damped_natural_gradient",
