@@ -37,7 +37,7 @@ def continuous_quantile(
     log_survival: LogTail,
     params: Any,
     p: Array,
-    bracket: tuple[Array, Array],
+    bracket: tuple[Array | float, Array | float],
     start: Array,
     ends: tuple[Any, Any] = (-jnp.inf, jnp.inf),
 ) -> Array:
