@@ -24,7 +24,9 @@ Array = jax.Array
 MAX_STEPS = 100
 
 
-def solve_increasing(value_and_slope: Callable[[Array], tuple[Array, Array]], lo: Array, hi: Array, z0: Array) -> Array:
+def solve_increasing(
+    value_and_slope: Callable[[Array], tuple[Array, Array]], lo: Array | float, hi: Array | float, z0: Array
+) -> Array:
     """The root of an increasing ``G`` on ``[lo, hi]`` (finite bounds) from the start ``z0``.
 
     Args:
