@@ -46,9 +46,10 @@ PROBABILITIES = {
 }
 #: Relative accuracy asked of every summary (a few hundred ulps: incomplete gamma and beta
 #: functions in float32 carry a few 1e-6).
-RTOL = {"float32": 3e-5, "float64": 1e-11}
-#: JAX's float32 incomplete beta function loses accuracy with large parameters (its prefactor
-#: cancels terms of size ``a log a``: 4e-4 at a = b = 1000); the families built on it get this.
+RTOL = {"float32": 3e-5, "float64": 1e-10}
+#: The float32 incomplete beta function (``_numerics.incomplete_beta``) keeps ~1e-5 at a = b = 1000
+#: but loses up to ~4e-4 next to the ends with one parameter tiny or huge (a = 12866, b = 2.5 in the
+#: NegativeBinomial's upper tail); the families built on it get this tolerance in float32.
 BETAINC_FAMILIES = {"Beta", "BetaPrime", "Binomial", "NegativeBinomial", "Geometric"}
 
 
@@ -197,19 +198,21 @@ def check_count_quantile(q: np.ndarray, ref: Any, p: np.ndarray, rtol: float) ->
 
 
 def check_mode(mode: np.ndarray, ref: Any, family: expfam.ExponentialFamily, spread: float) -> None:
-    """No higher reference density (mass) next to the mode; an unbounded density at the mode passes."""
+    """No higher reference density (mass) next to the mode; at an end of the support where the
+    density is unbounded (scipy: not finite there), the density grows towards the mode."""
     mode = float(mode)
     if family.support.discrete:
         mass = ref.logpmf(np.array([mode - 1.0, mode, mode + 1.0]))
         assert mass[1] >= max(mass[0], mass[2]) - 1e-12, (mode, mass)
         return
     step = 1e-3 * spread
-    density = np.asarray(ref.logpdf(np.array([mode - step, mode, mode + step])), np.float64)
-    if not np.isfinite(density[1]):
-        assert density[1] == np.inf, (mode, density)
+    density = np.asarray(ref.logpdf(np.array([mode - 2 * step, mode - step, mode, mode + step, mode + 2 * step])))
+    if not np.isfinite(density[2]):
+        inward = density[3:] if np.isfinite(density[3]) else density[1::-1]
+        assert inward[0] >= inward[1], (mode, density)
         return
-    neighbours = density[[0, 2]][np.isfinite(density[[0, 2]])]
-    assert np.all(neighbours <= density[1] + 1e-9 * (1 + abs(density[1]))), (mode, density)
+    neighbours = density[[1, 3]][np.isfinite(density[[1, 3]])]
+    assert np.all(neighbours <= density[2] + 1e-9 * (1 + abs(density[2]))), (mode, density)
 
 
 @pytest.mark.parametrize(("family", "examples"), UNIVARIATE_PARAMS)

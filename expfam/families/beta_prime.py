@@ -29,7 +29,6 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc
 
 from expfam._core import supports
 from expfam._core.family import Array, broadcast_to_draws
@@ -142,8 +141,8 @@ class BetaPrime(Beta):
         below = x <= 1.0
         small = jnp.where(positive & below, x, 0.5)
         large = jnp.where(below, 1.0, x)
-        lower = betainc(a, b, small / (1.0 + small))
-        upper = 1.0 - betainc(b, a, 1.0 / (1.0 + large))
+        lower = regularized_beta(a, b, small / (1.0 + small), 1.0 / (1.0 + small))
+        upper = 1.0 - regularized_beta(b, a, 1.0 / (1.0 + large), large / (1.0 + large))
         return jnp.where(positive, jnp.where(below, lower, upper), jnp.where(x <= 0, 0.0, jnp.nan))
 
     # -- summaries (``u = x / (1 + x) ~ Beta(a, b)``) -------------------------------------------------

@@ -17,11 +17,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc
 
 from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_beta import regularized_incomplete_beta
 
 
 def binomial_log_pmf(n: int, log_p: Array, log_q: Array) -> Array:
@@ -44,7 +44,7 @@ def regularized_beta(a: Array, b: Array, x: Array, one_minus_x: Array) -> Array:
     ``1 - I_{1-x}(b, a)`` with the given ``1 - x``, so that subtraction never happens.
     """
     direct = x < (a + 1.0) / (a + b + 2.0)
-    return jnp.where(direct, betainc(a, b, x), 1.0 - betainc(b, a, one_minus_x))
+    return jnp.where(direct, regularized_incomplete_beta(a, b, x), 1.0 - regularized_incomplete_beta(b, a, one_minus_x))
 
 
 def _is_count(x: Array, n: float) -> Array:
