@@ -55,7 +55,13 @@ def test_no_cdf_for_categorical():
     assert expfam.pit(family, jnp.zeros((2, 3)), jnp.asarray([0, 1]), jax.random.key(0)) is None
 
 
-CDF_CASES = [c for c in ENTRY_CASES if c.family.provides("cdf") and c.reference.scipy is not None]
+#: (VonMises: its cdf is the circular one over the period centred on loc, while scipy's adds 1 per
+#: period; tests/test_summaries.py checks it against quadrature.)
+CDF_CASES = [
+    c
+    for c in ENTRY_CASES
+    if c.family.provides("cdf") and c.reference.scipy is not None and not isinstance(c.family, expfam.VonMises)
+]
 
 
 @pytest.mark.parametrize("case", CDF_CASES, ids=case_ids(CDF_CASES))
