@@ -105,11 +105,18 @@ class ContinuousBernoulliReference:
         self.eta = float(np.log(lam) - np.log1p(-lam))
 
     def pdf(self, x: Any) -> Any:
-        eta = self.eta
-        return np.exp(eta * (x - 1.0)) * eta / -np.expm1(-eta) if eta > 0 else eta * np.exp(eta * x) / np.expm1(eta)
+        eta, x = self.eta, np.asarray(x, np.float64)
+        if eta == 0:
+            value = np.ones_like(x)
+        elif eta > 0:
+            value = np.exp(eta * (x - 1.0)) * eta / -np.expm1(-eta)
+        else:
+            value = eta * np.exp(eta * x) / np.expm1(eta)
+        return np.where((x >= 0) & (x <= 1), value, 0.0)
 
     def logpdf(self, x: Any) -> Any:
-        return np.log(self.pdf(x))
+        with np.errstate(divide="ignore"):
+            return np.log(self.pdf(x))
 
     def _integral(self, f: Any, lo: float, hi: float) -> float:
         return scipy.integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-13, limit=200)[0]
@@ -138,8 +145,9 @@ class ContinuousBernoulliReference:
         return np.log(self.sf(x))
 
     def ppf(self, p: Any) -> np.ndarray:
+        """Where the tails' test points are placed (the closed form; the quantile is checked by quadrature)."""
         eta = self.eta
-        return np.log1p(np.asarray(p) * np.expm1(eta)) / eta
+        return np.asarray(p, np.float64) if eta == 0 else np.log1p(np.asarray(p) * np.expm1(eta)) / eta
 
 
 def reference(family: expfam.ExponentialFamily, source: dict[str, np.ndarray]) -> Any:

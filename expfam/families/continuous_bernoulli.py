@@ -233,17 +233,18 @@ class ContinuousBernoulli(ExponentialFamily):
         return _cdf(-eta[..., 0], 1.0 - jnp.clip(x, 0.0, 1.0))
 
     def quantile(self, eta: Array, p: Array) -> Array:
-        """``log1p(p expm1(eta)) / eta`` up to ``p = 1/2``, ``log((1 - p) + p e^eta) / eta`` above (each
-        keeps its tail); for ``eta > 50`` (``e^eta`` would overflow float32)
-        ``1 + log(p + (1 - p) e^-eta) / eta``; p at ``eta = 0``."""
+        """``log1p(p expm1(eta)) / eta``, except for ``eta < 0`` above ``p = 1/2``, where
+        ``log((1 - p) + p e^eta) / eta`` keeps the upper tail (the sum is small there); for
+        ``eta > 50`` (``e^eta`` would overflow float32) ``1 + log(p + (1 - p) e^-eta) / eta``; p at
+        ``eta = 0``. Clipped to [0, 1] against rounding."""
         logit = eta[..., 0]
         safe = jnp.where(logit == 0, 1.0, logit)
         moderate = jnp.minimum(safe, _QUANTILE_SWITCH)
-        low = jnp.log1p(p * jnp.expm1(moderate))
-        high = jnp.log((1.0 - p) + p * jnp.exp(moderate))
-        small = jnp.where(p <= 0.5, low, high) / moderate
+        direct = jnp.log1p(p * jnp.expm1(moderate))
+        upper = jnp.log((1.0 - p) + p * jnp.exp(moderate))
+        small = jnp.where((logit < 0) & (p > 0.5), upper, direct) / moderate
         large = 1.0 + jnp.log(p + (1.0 - p) * jnp.exp(-jnp.maximum(safe, _QUANTILE_SWITCH))) / safe
-        return jnp.where(logit == 0, p, jnp.where(logit > _QUANTILE_SWITCH, large, small))
+        return jnp.clip(jnp.where(logit == 0, p, jnp.where(logit > _QUANTILE_SWITCH, large, small)), 0.0, 1.0)
 
 
 _QUANTILE_SWITCH = 50.0
