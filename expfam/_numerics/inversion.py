@@ -4,7 +4,8 @@ monotone predicate holds. Both are jit- and vmap-safe loops that stop as soon as
 ``solve_increasing``: a safeguarded Newton method. ``G`` is increasing on a bracket ``[lo, hi]``
 with ``G(lo) <= 0 <= G(hi)`` (either may be infinite there). Every evaluation shrinks the bracket
 to the side of the root; a Newton step that leaves the bracket or is not finite is replaced by
-bisection, so the iteration converges whatever the start, and quadratically once near the root.
+bisection, and so is one that does not at least halve the step before last (Numerical Recipes'
+``rtsafe``), so the iteration converges whatever the start, and quadratically once near the root.
 It stops when the step is below a few ulps of ``1 + |z|`` or after ``MAX_STEPS``.
 
 ``smallest_integer``: doubling from a start until the predicate holds, then bisection on the
@@ -38,22 +39,26 @@ def solve_increasing(
     lo, hi = jnp.broadcast_to(lo, z0.shape).astype(z0.dtype), jnp.broadcast_to(hi, z0.shape).astype(z0.dtype)
 
     def cond(state: Any) -> Array:
-        i, _, _, _, done = state
+        i, *_, done = state
         return (i < MAX_STEPS) & ~jnp.all(done)
 
     def body(state: Any) -> Any:
-        i, z, lo, hi, done = state
+        i, z, lo, hi, previous, done = state
         g, slope = value_and_slope(z)
         lo = jnp.where(g <= 0, z, lo)
         hi = jnp.where(g >= 0, z, hi)
         newton = z - g / slope
-        inside = (newton > lo) & (newton < hi) & jnp.isfinite(newton)
-        new = jnp.where(inside, newton, lo + 0.5 * (hi - lo))
+        # Newton only inside the bracket and while it at least halves the step before last (so a
+        # slow or misled Newton phase falls back on bisection, as in Numerical Recipes' rtsafe).
+        use_newton = (newton > lo) & (newton < hi) & jnp.isfinite(newton) & (jnp.abs(newton - z) <= 0.5 * previous)
+        new = jnp.where(use_newton, newton, lo + 0.5 * (hi - lo))
+        step = jnp.abs(new - z)
         tolerance = 4 * eps * (1.0 + jnp.abs(z))
-        converged = (g == 0) | (jnp.abs(new - z) <= tolerance) | (hi - lo <= tolerance)
-        return i + 1, jnp.where(done, z, new), lo, hi, done | converged
+        converged = (g == 0) | (step <= tolerance) | (hi - lo <= tolerance)
+        keep = done | converged
+        return i + 1, jnp.where(done, z, new), lo, hi, jnp.where(done, previous, step), keep
 
-    state = (jnp.asarray(0), z0, lo, hi, jnp.zeros(z0.shape, bool))
+    state = (jnp.asarray(0), z0, lo, hi, hi - lo, jnp.zeros(z0.shape, bool))
     return jax.lax.while_loop(cond, body, state)[1]
 
 

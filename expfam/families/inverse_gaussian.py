@@ -22,7 +22,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import exp1, log_ndtr
+from jax.scipy.special import erfcx, exp1, log_ndtr
 
 from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
@@ -152,25 +152,36 @@ class InverseGaussian(ExponentialFamily):
         t = 1.5 * mean / shape
         return mean / (jnp.sqrt(1.0 + t * t) + t)
 
-    def _log_terms(self, eta: Array, x: Array) -> tuple[Array, Array, Array]:
-        """``log Phi(a)``, ``log Phi(-a)`` and ``2 lam / mu + log Phi(-b)`` with
-        ``a = sqrt(lam / x) (x / mu - 1)``, ``b = sqrt(lam / x) (x / mu + 1)`` (x > 0), so that
-        ``F = Phi(a) + e^(2 lam / mu) Phi(-b)`` and ``S = Phi(-a) - e^(2 lam / mu) Phi(-b)``."""
+    def _log_terms(self, eta: Array, x: Array) -> tuple[Array, Array, Array, Array, Array]:
+        """``a = sqrt(lam / x) (x / mu - 1)``, ``b = sqrt(lam / x) (x / mu + 1)`` (x > 0), and
+        ``log Phi(a)``, ``log Phi(-a)`` and ``log(e^(2 lam / mu) Phi(-b)) = log phi(a) + log R(b)``, so that
+        ``F = Phi(a) + e^(2 lam / mu) Phi(-b)`` and ``S = Phi(-a) - e^(2 lam / mu) Phi(-b)``. With Mills'
+        ratio ``R(t) = Phi(-t) / phi(t) = sqrt(pi / 2) erfcx(t / sqrt 2)`` and ``(b^2 - a^2) / 2 = 2 lam / mu``
+        the reflected term carries no large exponent."""
         mean, shape = _mean_shape(eta)
         positive = x > 0
-        root = jnp.sqrt(shape / jnp.where(positive, x, 1.0))
-        a = jnp.where(positive, root * (x / mean - 1.0), -jnp.inf)
-        b = jnp.where(positive, root * (x / mean + 1.0), jnp.inf)
-        return log_ndtr(a), log_ndtr(-a), 2.0 * shape / mean + log_ndtr(-b)
+        safe = jnp.where(positive, x, mean)
+        root = jnp.sqrt(shape / safe)
+        a, b = root * (safe / mean - 1.0), root * (safe / mean + 1.0)
+        reflected = -0.5 * a * a - special.HALF_LOG_TWO_PI + jnp.log(_mills(b))
+        lower = jnp.where(positive, log_ndtr(a), -jnp.inf)
+        upper = jnp.where(positive, log_ndtr(-a), 0.0)
+        return a, b, lower, upper, jnp.where(positive, reflected, -jnp.inf)
 
     def log_cdf(self, eta: Array, x: Array) -> Array:
-        lower, _, reflected = self._log_terms(eta, x)
+        _, _, lower, _, reflected = self._log_terms(eta, x)
         return jnp.logaddexp(lower, reflected)
 
     def log_survival(self, eta: Array, x: Array) -> Array:
-        """``log Phi(-a) + log(1 - exp(2 lam / mu + log Phi(-b) - log Phi(-a)))``: no subtraction of tails."""
-        _, upper, reflected = self._log_terms(eta, x)
-        return upper + special.log1mexp(jnp.minimum(reflected - upper, 0.0))
+        """Below the mean (``a <= 0``), ``log Phi(-a) + log(1 - e^(reflected - log Phi(-a)))``; above it,
+        where both tails are small and nearly equal, ``log phi(a) + log(R(a) - R(b))``."""
+        a, b, _, upper, reflected = self._log_terms(eta, x)
+        below = upper + special.log1mexp(jnp.minimum(reflected - upper, 0.0))
+        above_mean = a > 0
+        a_pos, b_pos = jnp.where(above_mean, a, 1.0), jnp.where(above_mean, b, 2.0)
+        gap = jnp.maximum(_mills(a_pos) - _mills(b_pos), 0.0)
+        above = -0.5 * a_pos * a_pos - special.HALF_LOG_TWO_PI + jnp.log(gap)
+        return jnp.where(above_mean, above, below)
 
     def cdf(self, eta: Array, x: Array) -> Array:
         return jnp.exp(self.log_cdf(eta, x))
@@ -191,3 +202,8 @@ class InverseGaussian(ExponentialFamily):
             jnp.log(_mean_shape(eta)[0]),
         )
         return jnp.exp(z)
+
+
+def _mills(t: Array) -> Array:
+    """Mills' ratio ``Phi(-t) / phi(t) = sqrt(pi / 2) erfcx(t / sqrt 2)``."""
+    return math.sqrt(0.5 * math.pi) * erfcx(t / math.sqrt(2.0))
