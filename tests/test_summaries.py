@@ -336,6 +336,7 @@ def von_mises_cdf(kappa: float, loc: float) -> Any:
     return cdf
 
 
+@pytest.mark.slow
 def test_gamma_quantile_in_both_tails_in_float64(x64):
     """The issue's example: Gamma quantiles at 1e-10 and 1 - 1e-10, against scipy's ppf / isf."""
     family = expfam.Gamma()
@@ -348,7 +349,15 @@ def test_gamma_quantile_in_both_tails_in_float64(x64):
     assert np.allclose(q, expected, rtol=1e-11, atol=0.0)
 
 
-@pytest.mark.parametrize("name", ["Gamma", "InverseGaussian", "Weibull", "Normal"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("Gamma", marks=pytest.mark.slow),
+        pytest.param("InverseGaussian", marks=pytest.mark.slow),
+        "Weibull",
+        "Normal",
+    ],
+)
 def test_quantile_derivatives_are_implicit(name, x64):
     """d quantile / d p = 1 / density; d quantile / d eta against central differences."""
     family, examples = next((f, e) for f, e in UNIVARIATE if type(f).__name__ == name)
@@ -365,6 +374,7 @@ def test_quantile_derivatives_are_implicit(name, x64):
         assert np.isclose(d_eta[j], central, rtol=1e-6), (j, d_eta, central)
 
 
+@pytest.mark.slow
 def test_count_quantile_has_zero_derivative():
     family = expfam.Poisson()
     grad = jax.grad(lambda e: expfam.quantile(family, e, 0.3))(jnp.asarray([1.0]))
@@ -372,14 +382,23 @@ def test_count_quantile_has_zero_derivative():
 
 
 def test_quantile_ends_and_bad_probabilities():
-    family = expfam.Gamma()
-    eta = family.natural_from_source(shape=2.0, rate=1.0)
+    family = expfam.Exponential()
+    eta = family.natural_from_source(rate=2.0)
     assert np.array_equal(expfam.quantile(family, eta, jnp.asarray([0.0, 1.0])), [0.0, np.inf])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         expfam.quantile(family, eta, 1.5)
     assert np.isnan(jax.jit(lambda e, u: expfam.quantile(family, e, u))(eta, 1.5))
-    counts = expfam.Binomial(20)
-    assert np.array_equal(expfam.quantile(counts, jnp.asarray([0.0]), jnp.asarray([0.0, 1.0])), [0.0, 20.0])
+    assert np.array_equal(expfam.quantile(expfam.Bernoulli(), jnp.asarray([0.0]), jnp.asarray([0.0, 1.0])), [0.0, 1.0])
+
+
+@pytest.mark.slow
+def test_solved_quantiles_at_the_ends():
+    """The root finder's and the integer search's answers at p = 0 and 1: the support's ends."""
+    gamma = jax.jit(lambda e, u: expfam.quantile(expfam.Gamma(), e, u))
+    assert np.array_equal(gamma(jnp.asarray([-1.0, 2.0]), jnp.asarray([0.0, 1.0])), [0.0, np.inf])
+    binomial = jax.jit(lambda e, u: expfam.quantile(expfam.Binomial(20), e, u))
+    assert np.array_equal(binomial(jnp.asarray([0.0]), jnp.asarray([0.0, 1.0])), [0.0, 20.0])
+    assert np.isnan(gamma(jnp.asarray([-1.0, 2.0]), jnp.asarray(-0.5)))
 
 
 def test_missing_summaries_say_so():
