@@ -167,7 +167,10 @@ def close(actual: np.ndarray, expected: np.ndarray, rtol: float, what: str) -> N
 
 
 def check_tails(values: dict[str, np.ndarray], ref: Any, x: np.ndarray, dtype: str, rtol: float) -> None:
+    """At the points that are normal numbers (XLA flushes subnormal inputs to zero)."""
     tiny = float(np.finfo(dtype).tiny)
+    normal = (x == 0) | (np.abs(x) >= tiny)
+    x, values = x[normal], {name: np.asarray(values[name])[normal] for name in TAILS if name in values}
     for name, method in (("cdf", "cdf"), ("survival", "sf")):
         expected = getattr(ref, method)(x)
         actual = np.asarray(values[name], np.float64)
