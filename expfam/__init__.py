@@ -36,6 +36,18 @@ from expfam._core.cross_entropy import (
 )
 from expfam._core.family import ExponentialFamily, SourceParameter
 from expfam._core.registry import catalogue, family_classes
+from expfam._core.summaries import (
+    cdf,
+    covariance,
+    log_cdf,
+    log_survival,
+    mean,
+    mode,
+    quantile,
+    stddev,
+    survival,
+    variance,
+)
 from expfam._core.target import Target
 from expfam._geometry.fisher import (
     bregman_divergence,
@@ -67,7 +79,7 @@ from expfam._geometry.variational import (
     variational_inference,
     variational_natural_gradient,
 )
-from expfam._training.calibration import interval_coverage, pit, pit_histogram
+from expfam._training.calibration import brier_score, central_interval, interval_coverage, pit, pit_histogram
 from expfam._training.fused import fused_linear_cross_entropy
 from expfam._training.heads import SourceLink, source_link
 from expfam._training.ivon import IVONState, bayesian_model_average, ivon, ivon_sample, ivon_scale
@@ -102,7 +114,11 @@ __all__ = [
     "__version__",
     "beta_binomial_log_prob",
     "bregman_divergence",
+    "brier_score",
     "catalogue",
+    "cdf",
+    "central_interval",
+    "covariance",
     "cross_entropy",
     "damped_natural_gradient",
     "dirichlet_multinomial_log_prob",
@@ -124,9 +140,13 @@ __all__ = [
     "ivon_sample",
     "ivon_scale",
     "kl_divergence",
+    "log_cdf",
     "log_prob",
+    "log_survival",
     "loss",
+    "mean",
     "mirror_descent",
+    "mode",
     "multivariate_student_t_log_prob",
     "natural_gradient_descent",
     "negative_binomial_log_prob",
@@ -134,9 +154,13 @@ __all__ = [
     "pit",
     "pit_histogram",
     "positive",
+    "quantile",
     "scale_by_gauss_newton",
     "scale_by_natural_gradient",
     "source_link",
+    "stddev",
     "student_t_log_prob",
+    "survival",
+    "variance",
     *families.__all__,
 ]

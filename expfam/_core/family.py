@@ -27,7 +27,11 @@ is signalled):
   generic exact ones (except ``entropy``'s where ``differentiate_stable_entropy`` is set).
   ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data a prepared target
   carries, so that what depends on x alone is computed once;
-* ``cdf(eta, x)`` for univariate families.
+* summaries (``expfam._core.summaries``): ``mean``, ``var`` (the variance: univariate, Wishart) or
+  ``covariance`` (vector families), ``mode``; for univariate families ``cdf``, ``survival``
+  (``P(X > x)`` without subtracting from 1), optionally ``log_cdf`` / ``log_survival`` where a log
+  form is more accurate than the logarithm, and ``quantile`` (``expfam._core.quantiles`` inverts the
+  tails).
 
 Speed paths override the template method ``cross_entropy_of(eta, target)`` and are then
 responsible for value and derivative; the test battery checks them like everything else.
@@ -269,6 +273,15 @@ CHECKED_METHODS = {
     "sample": (1, "check_natural"),
     "natural_from_expectation": (0, "check_expectation"),
     "distribution_target": (0, "check_natural"),
+    "mean": (0, "check_natural"),
+    "var": (0, "check_natural"),
+    "covariance": (0, "check_natural"),
+    "mode": (0, "check_natural"),
+    "cdf": (0, "check_natural"),
+    "survival": (0, "check_natural"),
+    "log_cdf": (0, "check_natural"),
+    "log_survival": (0, "check_natural"),
+    "quantile": (0, "check_natural"),
 }
 
 
@@ -379,8 +392,41 @@ class ExponentialFamily:
         """Value protocol: ``KL(q(. | eta_p) || q(. | eta_q))`` (one broadcast batch)."""
         raise NotImplementedError
 
+    # -- optional: summaries (see expfam._core.summaries; eta and x share one batch) --------------
+    def mean(self, eta: Array) -> Array:
+        """``E[x]``, shape ``batch + event_shape``."""
+        raise NotImplementedError
+
+    def var(self, eta: Array) -> Array:
+        """``Var[x]`` of a univariate family (per coordinate for a matrix family)."""
+        raise NotImplementedError
+
+    def covariance(self, eta: Array) -> Array:
+        """``Cov[x]`` of a vector family, shape ``batch + (d, d)``."""
+        raise NotImplementedError
+
+    def mode(self, eta: Array) -> Array:
+        """The point of highest density (mass), with the family's documented convention at the edges."""
+        raise NotImplementedError
+
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x)`` for a univariate family."""
+        raise NotImplementedError
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x)``, accurate in the upper tail (no ``1 - cdf``)."""
+        raise NotImplementedError
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        """``log P(X <= x)`` where a log form is more accurate than ``log(cdf)``."""
+        raise NotImplementedError
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        """``log P(X > x)`` where a log form is more accurate than ``log(survival)``."""
+        raise NotImplementedError
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """The smallest x with ``P(X <= x) >= p`` for p in [0, 1] (support ends at 0 and 1)."""
         raise NotImplementedError
 
     def provides(self, name: str) -> bool:

@@ -14,6 +14,24 @@ import jax.numpy as jnp
 
 from expfam._core import constraints
 from expfam._core.family import Array, ExponentialFamily, broadcast_to_draws
+from expfam._numerics import special
+
+
+def exponential_tails(rate: Array, s: Array) -> dict[str, Array]:
+    """The cdf, survival and their logs at ``s >= 0`` of the exponential distribution with ``rate``:
+    ``-expm1(-rate s)``, ``exp(-rate s)``, ``log1mexp(-rate s)``, ``-rate s``."""
+    exponent = -rate * s
+    return {
+        "cdf": -jnp.expm1(exponent),
+        "survival": jnp.exp(exponent),
+        "log_cdf": special.log1mexp(exponent),
+        "log_survival": exponent,
+    }
+
+
+def exponential_quantile(rate: Array, p: Array) -> Array:
+    """``-log1p(-p) / rate`` (``1 - p`` is exact above 1/2, so the upper tail keeps its accuracy)."""
+    return -jnp.log1p(-p) / rate
 
 
 class NegativeLogNormalizer(ExponentialFamily):
@@ -46,3 +64,33 @@ class NegativeLogNormalizer(ExponentialFamily):
         """Draws of ``s(x)``: standard exponentials divided by the rate ``-eta``."""
         (rate,) = broadcast_to_draws(shape, -eta[..., 0])
         return jax.random.exponential(key, rate.shape, eta.dtype) / rate
+
+    # -- summaries: for x >= 0, s(x) is increasing (Laplace, two-sided, overrides these) -----------
+    def statistic(self, x: Array) -> Array:
+        """``s(x)`` for ``x >= 0``."""
+        raise NotImplementedError
+
+    def statistic_inverse(self, s: Array) -> Array:
+        """The x >= 0 with ``s(x) = s``."""
+        raise NotImplementedError
+
+    def _tail(self, eta: Array, x: Array, name: str) -> Array:
+        return exponential_tails(-eta[..., 0], self.statistic(jnp.maximum(x, 0.0)))[name]
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = P(s(X) <= s(x))``, the exponential cdf ``-expm1(eta s(x))`` (0 below 0)."""
+        return self._tail(eta, x, "cdf")
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``exp(eta s(x))``."""
+        return self._tail(eta, x, "survival")
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        return self._tail(eta, x, "log_cdf")
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        return self._tail(eta, x, "log_survival")
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``s^{-1}(-log1p(-p) / -eta)``."""
+        return self.statistic_inverse(exponential_quantile(-eta[..., 0], p))

@@ -144,3 +144,24 @@ class Bernoulli(ExponentialFamily):
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x)``: 0 for x < 0, ``1 - p = sigmoid(-eta)`` for 0 <= x < 1, 1 from 1 on."""
         return jnp.where(x < 0, 0.0, jnp.where(x < 1, jax.nn.sigmoid(-eta[..., 0]), 1.0))
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return jax.nn.sigmoid(eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        """``p (1 - p)``, both from the logit."""
+        return jax.nn.sigmoid(eta[..., 0]) * jax.nn.sigmoid(-eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        """1 if ``p > 1/2``, else 0 (0 at ``p = 1/2``, where both are modes)."""
+        return jnp.where(eta[..., 0] > 0, 1.0, 0.0).astype(eta.dtype)
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x)``: 1 for x < 0, ``p = sigmoid(eta)`` for 0 <= x < 1, 0 from 1 on."""
+        return jnp.where(x < 0, 1.0, jnp.where(x < 1, jax.nn.sigmoid(eta[..., 0]), 0.0))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """0 for ``p <= 1 - prob`` (compared as ``1 - p >= prob`` above 1/2), else 1."""
+        zero = jnp.where(p <= 0.5, p <= jax.nn.sigmoid(-eta[..., 0]), 1.0 - p >= jax.nn.sigmoid(eta[..., 0]))
+        return jnp.where(jnp.isnan(p), jnp.nan, jnp.where(zero, 0.0, 1.0)).astype(eta.dtype)

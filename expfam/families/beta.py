@@ -19,9 +19,10 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, iterative
 from expfam.families import dirichlet
+from expfam.families.binomial import regularized_beta
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,3 +124,57 @@ class Beta(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         a, b = eta[..., 0], eta[..., 1]
         return jax.random.beta(key, a, b, shape + a.shape, eta.dtype)
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``a / (a + b)``."""
+        return eta[..., 0] / (eta[..., 0] + eta[..., 1])
+
+    def var(self, eta: Array) -> Array:
+        """``a b / ((a + b)^2 (a + b + 1))``."""
+        a, b = eta[..., 0], eta[..., 1]
+        total = a + b
+        return a * b / (total * total * (total + 1.0))
+
+    def mode(self, eta: Array) -> Array:
+        """``(a - 1) / (a + b - 2)`` for ``a, b > 1``. Otherwise the density is largest (or unbounded)
+        at an end: 0 if ``a <= 1 < b``, 1 if ``b <= 1 < a``; with both at most 1, the end where it
+        diverges faster, 0 if ``a <= b`` else 1 (the uniform ``a = b = 1`` gives 0)."""
+        a, b = eta[..., 0], eta[..., 1]
+        interior = (a > 1) & (b > 1)
+        inner = (a - 1.0) / jnp.where(interior, a + b - 2.0, 1.0)
+        end = jnp.where((a <= 1) & (b > 1), 0.0, jnp.where((b <= 1) & (a > 1), 1.0, jnp.where(a <= b, 0.0, 1.0)))
+        return jnp.where(interior, inner, end)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``I_x(a, b)`` (``binomial.regularized_beta`` with ``1 - x``); 0 below 0, 1 above 1."""
+        inside = jnp.clip(x, 0.0, 1.0)
+        return regularized_beta(eta[..., 0], eta[..., 1], inside, 1.0 - inside)
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``I_(1 - x)(b, a)``."""
+        inside = jnp.clip(x, 0.0, 1.0)
+        return regularized_beta(eta[..., 1], eta[..., 0], 1.0 - inside, inside)
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``sigmoid(z)`` with z the logit of the quantile (``logit_quantile``)."""
+        return jax.nn.sigmoid(logit_quantile(eta[..., 0], eta[..., 1], p))
+
+
+def _log_lower(ab: tuple[Array, Array], z: Array) -> Array:
+    """``log I_u(a, b)`` at ``u = sigmoid(z)`` (``1 - u = sigmoid(-z)``: both ends exact)."""
+    a, b = ab
+    return jnp.log(regularized_beta(a, b, jax.nn.sigmoid(z), jax.nn.sigmoid(-z)))
+
+
+def _log_upper(ab: tuple[Array, Array], z: Array) -> Array:
+    a, b = ab
+    return jnp.log(regularized_beta(b, a, jax.nn.sigmoid(-z), jax.nn.sigmoid(z)))
+
+
+def logit_quantile(a: Array, b: Array, p: Array) -> Array:
+    """``logit(u)`` for the ``Beta(a, b)`` quantile u: solved on the logit (``quantiles.continuous_quantile``,
+    both tails accurate) from ``log(a / b)`` within ``+-2 log(tiny)``. (The derivative in a and b
+    needs that of the incomplete beta function, which JAX does not provide; the one in p is exact.)"""
+    bound = -2.0 * jnp.log(jnp.finfo(p.dtype).tiny)
+    return quantiles.continuous_quantile(_log_lower, _log_upper, (a, b), p, (-bound, bound), jnp.log(a) - jnp.log(b))

@@ -29,13 +29,13 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc
 
 from expfam._core import supports
 from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
-from expfam.families import dirichlet
+from expfam.families import beta, dirichlet
 from expfam.families.beta import Beta
+from expfam.families.binomial import regularized_beta
 
 
 def _log_odds_parts(x: Array) -> tuple[Array, Array]:
@@ -157,6 +157,31 @@ class BetaPrime(Beta):
         below = x <= 1.0
         small = jnp.where(positive & below, x, 0.5)
         large = jnp.where(below, 1.0, x)
-        lower = betainc(a, b, small / (1.0 + small))
-        upper = 1.0 - betainc(b, a, 1.0 / (1.0 + large))
+        lower = regularized_beta(a, b, small / (1.0 + small), 1.0 / (1.0 + small))
+        upper = 1.0 - regularized_beta(b, a, 1.0 / (1.0 + large), large / (1.0 + large))
         return jnp.where(positive, jnp.where(below, lower, upper), jnp.where(x <= 0, 0.0, jnp.nan))
+
+    # -- summaries (``u = x / (1 + x) ~ Beta(a, b)``) -------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``a / (b - 1)`` for ``b > 1``, inf otherwise."""
+        a, b = eta[..., 0], eta[..., 1]
+        return jnp.where(b > 1, a / jnp.where(b > 1, b - 1.0, 1.0), jnp.inf)
+
+    def var(self, eta: Array) -> Array:
+        """``a (a + b - 1) / ((b - 2) (b - 1)^2)`` for ``b > 2``, inf otherwise."""
+        a, b = eta[..., 0], eta[..., 1]
+        safe = jnp.where(b > 2, b, 3.0)
+        return jnp.where(b > 2, a * (a + safe - 1.0) / ((safe - 2.0) * (safe - 1.0) ** 2), jnp.inf)
+
+    def mode(self, eta: Array) -> Array:
+        """``(a - 1) / (b + 1)`` for ``a >= 1``; 0 for ``a < 1`` (the density is unbounded at 0)."""
+        return jnp.maximum(eta[..., 0] - 1.0, 0.0) / (eta[..., 1] + 1.0)
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``I_(1 / (1 + x))(b, a)`` (1 for ``x <= 0``)."""
+        positive = jnp.maximum(x, 0.0)
+        return regularized_beta(eta[..., 1], eta[..., 0], 1.0 / (1.0 + positive), positive / (1.0 + positive))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``exp(logit(u))`` for the Beta quantile u, since ``logit(x / (1 + x)) = log x``."""
+        return jnp.exp(beta.logit_quantile(eta[..., 0], eta[..., 1], p))

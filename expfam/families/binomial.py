@@ -17,11 +17,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_beta import regularized_incomplete_beta
 from expfam.families.bernoulli import logit_kl
 
 
@@ -45,7 +45,7 @@ def regularized_beta(a: Array, b: Array, x: Array, one_minus_x: Array) -> Array:
     ``1 - I_{1-x}(b, a)`` with the given ``1 - x``, so that subtraction never happens.
     """
     direct = x < (a + 1.0) / (a + b + 2.0)
-    return jnp.where(direct, betainc(a, b, x), 1.0 - betainc(b, a, one_minus_x))
+    return jnp.where(direct, regularized_incomplete_beta(a, b, x), 1.0 - regularized_incomplete_beta(b, a, one_minus_x))
 
 
 def _is_count(x: Array, n: float) -> Array:
@@ -161,3 +161,36 @@ class Binomial(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (p,) = broadcast_to_draws(shape, jax.nn.sigmoid(eta[..., 0]))
         return jax.random.binomial(key, float(self.num_trials), p, p.shape, eta.dtype)
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return self.num_trials * jax.nn.sigmoid(eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        """``n p (1 - p)``, both from the logit."""
+        return self.num_trials * jax.nn.sigmoid(eta[..., 0]) * jax.nn.sigmoid(-eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        """``floor((n + 1) p)`` (capped at n; where ``(n + 1) p`` is an integer, one less is a mode too)."""
+        return jnp.minimum(jnp.floor((self.num_trials + 1) * jax.nn.sigmoid(eta[..., 0])), self.num_trials)
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x) = I_p(k + 1, n - k)`` for ``k = floor(x)`` in ``0 .. n - 1`` (``regularized_beta``);
+        1 for x < 0, 0 for x >= n."""
+        n = self.num_trials
+        count = jnp.floor(x)
+        k = jnp.clip(count, 0.0, n - 1.0)
+        logits = eta[..., 0]
+        value = regularized_beta(k + 1.0, n - k, jax.nn.sigmoid(logits), jax.nn.sigmoid(-logits))
+        return jnp.where(count < 0, 1.0, jnp.where(count >= n, 0.0, value))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
+        return quantiles.integer_quantile(
+            lambda k: self.cdf(eta, k),
+            lambda k: self.survival(eta, k),
+            p,
+            0.0,
+            float(self.num_trials),
+            jnp.floor(self.mean(eta)),
+        )

@@ -265,3 +265,16 @@ class Categorical(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Integer labels of shape ``shape + batch_shape``."""
         return jax.random.categorical(key, eta, axis=-1, shape=shape + eta.shape[:-1])
+
+    # -- summaries (on the one-hot vector) ----------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """The class probabilities ``softmax(eta)`` (the mean of the one-hot vector)."""
+        return jax.nn.softmax(eta, axis=-1)
+
+    def covariance(self, eta: Array) -> Array:
+        """``diag(p) - p p^T``."""
+        return self.fisher(eta)
+
+    def mode(self, eta: Array) -> Array:
+        """The one-hot vector of the most probable class (the first on ties); its argmax is the label."""
+        return jax.nn.one_hot(jnp.argmax(eta, axis=-1), self.num_classes, dtype=eta.dtype)

@@ -22,7 +22,8 @@ import jax.numpy as jnp
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
-from expfam.families.gamma import Gamma
+from expfam._numerics.incomplete_gamma import regularized_gamma
+from expfam.families.gamma import Gamma, standard_gamma_quantile
 
 LOG_TWO = math.log(2.0)
 
@@ -113,3 +114,28 @@ class ChiSquare(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (nu,) = broadcast_to_draws(shape, eta[..., 0] + 1.0)
         return 2.0 * jnp.exp(jax.random.loggamma(key, nu, nu.shape, eta.dtype))
+
+    # -- summaries (the Gamma with shape ``nu = k / 2`` and rate 1/2) ----------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``k = 2 nu``."""
+        return 2.0 * (eta[..., 0] + 1.0)
+
+    def var(self, eta: Array) -> Array:
+        """``2 k = 4 nu``."""
+        return 4.0 * (eta[..., 0] + 1.0)
+
+    def mode(self, eta: Array) -> Array:
+        """``k - 2`` for ``k >= 2``; 0 below, where the density is unbounded at 0."""
+        return jnp.maximum(2.0 * eta[..., 0], 0.0)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(nu, x / 2)`` (0 for x <= 0)."""
+        return regularized_gamma(eta[..., 0] + 1.0, 0.5 * jnp.maximum(x, 0.0))[0]
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``Q(nu, x / 2)``."""
+        return regularized_gamma(eta[..., 0] + 1.0, 0.5 * jnp.maximum(x, 0.0))[1]
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``2 standard_gamma_quantile(nu, p)``."""
+        return 2.0 * standard_gamma_quantile(eta[..., 0] + 1.0, p)

@@ -226,3 +226,50 @@ class ContinuousBernoulli(ExponentialFamily):
         negative = jnp.log1p(u * jnp.expm1(jnp.minimum(safe, 0.0))) / safe
         positive = 1.0 + jnp.log(u + (1.0 - u) * jnp.exp(-jnp.maximum(safe, 0.0))) / safe
         return jnp.where(logit == 0, u, jnp.where(logit > 0, positive, negative))
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return self.expectation(eta)[..., 0]
+
+    def var(self, eta: Array) -> Array:
+        return self.fisher(eta)[..., 0, 0]
+
+    def mode(self, eta: Array) -> Array:
+        """1 for ``eta > 0``, 0 for ``eta < 0``; 1/2 for the uniform ``eta = 0`` (any point is a mode)."""
+        return jnp.where(eta[..., 0] > 0, 1.0, jnp.where(eta[..., 0] < 0, 0.0, 0.5)).astype(eta.dtype)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``expm1(eta x) / expm1(eta)`` on [0, 1], as ``e^(eta (x - 1)) expm1(-eta x) / expm1(-eta)``
+        for ``eta > 0`` (no overflow); x itself at ``eta = 0``."""
+        return _cdf(eta[..., 0], jnp.clip(x, 0.0, 1.0))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x; eta) = P(X <= 1 - x; -eta)`` (``1 - X`` has natural parameter ``-eta``)."""
+        return _cdf(-eta[..., 0], 1.0 - jnp.clip(x, 0.0, 1.0))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``log1p(p expm1(eta)) / eta``, except for ``eta < 0`` above ``p = 1/2``, where
+        ``log((1 - p) + p e^eta) / eta`` keeps the upper tail (the sum is small there); for
+        ``eta > 50`` (``e^eta`` would overflow float32) ``1 + log(p + (1 - p) e^-eta) / eta``; p at
+        ``eta = 0``. Clipped to [0, 1] against rounding."""
+        logit = eta[..., 0]
+        safe = jnp.where(logit == 0, 1.0, logit)
+        moderate = jnp.minimum(safe, _QUANTILE_SWITCH)
+        direct = jnp.log1p(p * jnp.expm1(moderate))
+        upper = jnp.log((1.0 - p) + p * jnp.exp(moderate))
+        small = jnp.where((logit < 0) & (p > 0.5), upper, direct) / moderate
+        large = 1.0 + jnp.log(p + (1.0 - p) * jnp.exp(-jnp.maximum(safe, _QUANTILE_SWITCH))) / safe
+        return jnp.clip(jnp.where(logit == 0, p, jnp.where(logit > _QUANTILE_SWITCH, large, small)), 0.0, 1.0)
+
+
+_QUANTILE_SWITCH = 50.0
+
+
+def _cdf(logit: Array, x: Array) -> Array:
+    """The cdf at x in [0, 1] (see ``ContinuousBernoulli.cdf``)."""
+    safe = jnp.where(logit == 0, 1.0, logit)
+    negative = jnp.minimum(safe, 0.0)
+    positive = jnp.maximum(safe, 0.0)
+    below = jnp.expm1(negative * x) / jnp.expm1(jnp.where(logit < 0, negative, -1.0))
+    above = jnp.exp(positive * (x - 1.0)) * jnp.expm1(-positive * x) / jnp.expm1(-jnp.where(logit > 0, positive, 1.0))
+    return jnp.where(logit == 0, x, jnp.where(logit < 0, below, above))

@@ -396,3 +396,15 @@ class Dirichlet(ExponentialFamily):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jax.random.dirichlet(key, eta, shape + eta.shape[:-1], eta.dtype)
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``a / a0``."""
+        return eta / jnp.sum(eta, axis=-1, keepdims=True)
+
+    def covariance(self, eta: Array) -> Array:
+        """``(diag(m) - m m^T) / (a0 + 1)`` with ``m = a / a0``."""
+        total = jnp.sum(eta, axis=-1)
+        m = eta / total[..., None]
+        diagonal = jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(m)
+        return (diagonal - m[..., :, None] * m[..., None, :]) / (total + 1.0)[..., None, None]

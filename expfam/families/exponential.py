@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam.families._negative_log import exponential_quantile, exponential_tails
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,3 +92,27 @@ class Exponential(ExponentialFamily):
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = 1 - exp(-r x)`` as ``-expm1(-r x)`` (0 for x <= 0)."""
         return -jnp.expm1(eta[..., 0] * jnp.maximum(x, 0.0))
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``1 / r``."""
+        return -1.0 / eta[..., 0]
+
+    def var(self, eta: Array) -> Array:
+        """``1 / r^2``."""
+        return 1.0 / (eta[..., 0] * eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        return jnp.zeros_like(eta[..., 0])
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return exponential_tails(-eta[..., 0], jnp.maximum(x, 0.0))["survival"]
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        return exponential_tails(-eta[..., 0], jnp.maximum(x, 0.0))["log_cdf"]
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        return exponential_tails(-eta[..., 0], jnp.maximum(x, 0.0))["log_survival"]
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        return exponential_quantile(-eta[..., 0], p)

@@ -18,11 +18,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
 from expfam._numerics import iterate, special
+from expfam._numerics.incomplete_gamma import regularized_gamma
 
 NEWTON_STEPS = 5
 
@@ -48,6 +48,32 @@ def shape_from_log_gap(s: Array) -> Array:
         return k - residual / slope
 
     return iterate.newton(newton_step, k0, NEWTON_STEPS)
+
+
+def _log_lower(shape: Array, z: Array) -> Array:
+    return jnp.log(regularized_gamma(shape, jnp.exp(z))[0])
+
+
+def _log_upper(shape: Array, z: Array) -> Array:
+    return jnp.log(regularized_gamma(shape, jnp.exp(z))[1])
+
+
+def standard_gamma_quantile(shape: Array, p: Array, upper: bool = False) -> Array:
+    """The y with ``P(Y <= y) = p`` (``P(Y > y) = p`` if ``upper``) for ``Y ~ Gamma(shape, 1)``.
+
+    Solved on ``z = log y`` (``quantiles.continuous_quantile``: Newton on the log of the tail on the
+    side of p, so both tails keep their relative accuracy), from ``z = log shape`` (inside the bulk)
+    and within ``[2 log(tiny), log(max)]`` of the dtype; the upper form solves on ``-z``.
+    """
+    info = jnp.finfo(p.dtype)
+    lo, hi = 2.0 * jnp.log(info.tiny), jnp.log(info.max)
+    shape = jnp.asarray(shape, p.dtype)
+    if not upper:
+        return jnp.exp(quantiles.continuous_quantile(_log_lower, _log_upper, shape, p, (lo, hi), jnp.log(shape)))
+    flipped = quantiles.continuous_quantile(
+        lambda k, w: _log_upper(k, -w), lambda k, w: _log_lower(k, -w), shape, p, (-hi, -lo), -jnp.log(shape)
+    )
+    return jnp.exp(-flipped)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,5 +189,27 @@ class Gamma(ExponentialFamily):
         return jax.random.gamma(key, k, k.shape, eta.dtype) / rate
 
     def cdf(self, eta: Array, x: Array) -> Array:
-        """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0)."""
-        return gammainc(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))
+        """``P(X <= x) = P(k, r x)``, the regularized lower incomplete gamma function (0 for x <= 0;
+        ``incomplete_gamma.regularized_gamma``, accurate for large k in float32)."""
+        return regularized_gamma(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))[0]
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``k / r``."""
+        return -eta[..., 1] / eta[..., 0]
+
+    def var(self, eta: Array) -> Array:
+        """``k / r^2``."""
+        return eta[..., 1] / (eta[..., 0] * eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        """``(k - 1) / r`` for ``k >= 1``; 0 for ``k < 1``, where the density is unbounded at 0."""
+        return jnp.maximum(eta[..., 1] - 1.0, 0.0) / -eta[..., 0]
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x) = Q(k, r x)``, the regularized upper incomplete gamma function (1 for x <= 0)."""
+        return regularized_gamma(eta[..., 1], -eta[..., 0] * jnp.maximum(x, 0.0))[1]
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``standard_gamma_quantile(k, p) / r``: accurate in both tails."""
+        return standard_gamma_quantile(eta[..., 1], p) / -eta[..., 0]

@@ -21,7 +21,8 @@ import jax.numpy as jnp
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws, iterative
 from expfam._numerics import special
-from expfam.families.gamma import Gamma, shape_from_log_gap
+from expfam._numerics.incomplete_gamma import regularized_gamma
+from expfam.families.gamma import Gamma, shape_from_log_gap, standard_gamma_quantile
 
 
 def _gamma_natural(eta: Array) -> Array:
@@ -137,3 +138,36 @@ class InverseGamma(ExponentialFamily):
         scale, a = broadcast_to_draws(shape, -eta[..., 0], -eta[..., 1])
         # In log space: a Gamma draw with a tiny shape underflows to 0 in float32, its log does not.
         return jnp.exp(jnp.log(scale) - jax.random.loggamma(key, a, a.shape, eta.dtype))
+
+    # -- summaries (``1 / x ~ Gamma(a, rate b)``) -----------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``b / (a - 1)`` for ``a > 1``, inf otherwise."""
+        b, a = -eta[..., 0], -eta[..., 1]
+        return jnp.where(a > 1, b / jnp.where(a > 1, a - 1.0, 1.0), jnp.inf)
+
+    def var(self, eta: Array) -> Array:
+        """``b^2 / ((a - 1)^2 (a - 2))`` for ``a > 2``, inf otherwise."""
+        b, a = -eta[..., 0], -eta[..., 1]
+        safe = jnp.where(a > 2, a, 3.0)
+        return jnp.where(a > 2, b * b / ((safe - 1.0) ** 2 * (safe - 2.0)), jnp.inf)
+
+    def mode(self, eta: Array) -> Array:
+        """``b / (a + 1)``."""
+        return eta[..., 0] / (eta[..., 1] - 1.0)
+
+    def _rate_over(self, eta: Array, x: Array) -> Array:
+        """``b / x`` (inf for ``x <= 0``)."""
+        positive = x > 0
+        return jnp.where(positive, -eta[..., 0] / jnp.where(positive, x, 1.0), jnp.inf)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(X <= x) = Q(a, b / x)`` (0 for x <= 0)."""
+        return regularized_gamma(-eta[..., 1], self._rate_over(eta, x))[1]
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(a, b / x)``."""
+        return regularized_gamma(-eta[..., 1], self._rate_over(eta, x))[0]
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``b / y`` with ``P(Y > y) = p`` for ``Y ~ Gamma(a, 1)`` (``standard_gamma_quantile``)."""
+        return -eta[..., 0] / standard_gamma_quantile(-eta[..., 1], p, upper=True)

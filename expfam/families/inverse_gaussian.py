@@ -22,10 +22,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import exp1
+from jax.scipy.special import erfcx, exp1, log_ndtr
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._numerics import special
 
 _SERIES_FROM = 50.0
 _SERIES_TERMS = 20
@@ -158,3 +159,74 @@ class InverseGaussian(ExponentialFamily):
         smaller = mean * 2.0 * lam / (2.0 * lam + mean * y + root)
         uniform = jax.random.uniform(uniform_key, size, eta.dtype)
         return jnp.where(uniform <= mean / (mean + smaller), smaller, mean * mean / smaller)
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return _mean_shape(eta)[0]
+
+    def var(self, eta: Array) -> Array:
+        """``mu^3 / lam``."""
+        mean, shape = _mean_shape(eta)
+        return mean**3 / shape
+
+    def mode(self, eta: Array) -> Array:
+        """``mu (sqrt(1 + t^2) - t)`` with ``t = 3 mu / (2 lam)``, as ``mu / (sqrt(1 + t^2) + t)``."""
+        mean, shape = _mean_shape(eta)
+        t = 1.5 * mean / shape
+        return mean / (jnp.sqrt(1.0 + t * t) + t)
+
+    def _log_terms(self, eta: Array, x: Array) -> tuple[Array, Array, Array, Array, Array]:
+        """``a = sqrt(lam / x) (x / mu - 1)``, ``b = sqrt(lam / x) (x / mu + 1)`` (x > 0), and
+        ``log Phi(a)``, ``log Phi(-a)`` and ``log(e^(2 lam / mu) Phi(-b)) = log phi(a) + log R(b)``, so that
+        ``F = Phi(a) + e^(2 lam / mu) Phi(-b)`` and ``S = Phi(-a) - e^(2 lam / mu) Phi(-b)``. With Mills'
+        ratio ``R(t) = Phi(-t) / phi(t) = sqrt(pi / 2) erfcx(t / sqrt 2)`` and ``(b^2 - a^2) / 2 = 2 lam / mu``
+        the reflected term carries no large exponent."""
+        mean, shape = _mean_shape(eta)
+        positive = x > 0
+        safe = jnp.where(positive, x, mean)
+        root = jnp.sqrt(shape / safe)
+        a, b = root * (safe / mean - 1.0), root * (safe / mean + 1.0)
+        reflected = -0.5 * a * a - special.HALF_LOG_TWO_PI + jnp.log(_mills(b))
+        lower = jnp.where(positive, log_ndtr(a), -jnp.inf)
+        upper = jnp.where(positive, log_ndtr(-a), 0.0)
+        return a, b, lower, upper, jnp.where(positive, reflected, -jnp.inf)
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        _, _, lower, _, reflected = self._log_terms(eta, x)
+        return jnp.logaddexp(lower, reflected)
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        """Below the mean (``a <= 0``), ``log Phi(-a) + log(1 - e^(reflected - log Phi(-a)))``; above it,
+        where both tails are small and nearly equal, ``log phi(a) + log(R(a) - R(b))``."""
+        a, b, _, upper, reflected = self._log_terms(eta, x)
+        below = upper + special.log1mexp(jnp.minimum(reflected - upper, 0.0))
+        above_mean = a > 0
+        a_pos, b_pos = jnp.where(above_mean, a, 1.0), jnp.where(above_mean, b, 2.0)
+        gap = jnp.maximum(_mills(a_pos) - _mills(b_pos), 0.0)
+        above = -0.5 * a_pos * a_pos - special.HALF_LOG_TWO_PI + jnp.log(gap)
+        return jnp.where(above_mean, above, below)
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        return jnp.exp(self.log_cdf(eta, x))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return jnp.exp(self.log_survival(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """Solved on ``log x`` (``quantiles.continuous_quantile``) from ``log mu``."""
+        info = jnp.finfo(p.dtype)
+        bracket = (2.0 * jnp.log(info.tiny), jnp.log(info.max))
+        z = quantiles.continuous_quantile(
+            lambda e, u: self.log_cdf(e, jnp.exp(u)),
+            lambda e, u: self.log_survival(e, jnp.exp(u)),
+            eta,
+            p,
+            bracket,
+            jnp.log(_mean_shape(eta)[0]),
+        )
+        return jnp.exp(z)
+
+
+def _mills(t: Array) -> Array:
+    """Mills' ratio ``Phi(-t) / phi(t) = sqrt(pi / 2) erfcx(t / sqrt 2)``."""
+    return math.sqrt(0.5 * math.pi) * erfcx(t / math.sqrt(2.0))

@@ -69,3 +69,45 @@ class Laplace(NegativeLogNormalizer):
         size = self.exponential_statistic(size_key, eta, shape)
         sign = jnp.where(jax.random.bernoulli(sign_key, 0.5, size.shape), 1.0, -1.0).astype(eta.dtype)
         return self.loc + sign * size
+
+    # -- summaries (``b = -1 / eta``; two tails of ``d = x - loc``) -----------------------------------
+    def mean(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], self.loc)
+
+    def var(self, eta: Array) -> Array:
+        """``2 b^2``."""
+        return 2.0 / (eta[..., 0] * eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], self.loc)
+
+    def _near_tail(self, eta: Array, d: Array) -> Array:
+        """``log P(X - loc <= d) = d / b - log 2`` for ``d <= 0``."""
+        return eta[..., 0] * -jnp.minimum(d, 0.0) - math.log(2.0)
+
+    def _far_tail(self, eta: Array, d: Array) -> Array:
+        """``log P(X - loc <= d) = log1p(-exp(-d / b) / 2)`` for ``d >= 0``."""
+        return jnp.log1p(-0.5 * jnp.exp(eta[..., 0] * jnp.maximum(d, 0.0)))
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        d = x - self.loc
+        return jnp.where(d <= 0, self._near_tail(eta, d), self._far_tail(eta, d))
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        """The mirror image: ``log P(X - loc > d) = log P(X - loc <= -d)``."""
+        d = self.loc - x
+        return jnp.where(d <= 0, self._near_tail(eta, d), self._far_tail(eta, d))
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``exp(d / b) / 2`` below loc, ``1 - exp(-d / b) / 2`` above."""
+        return jnp.exp(self.log_cdf(eta, x))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return jnp.exp(self.log_survival(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``loc + b log(2 p)`` up to 1/2, ``loc - b log(2 (1 - p))`` above."""
+        b = -1.0 / eta[..., 0]
+        low = jnp.log(2.0 * jnp.minimum(p, 0.5))
+        high = jnp.log(2.0 * jnp.minimum(1.0 - p, 0.5))
+        return self.loc + b * jnp.where(p <= 0.5, low, -high)

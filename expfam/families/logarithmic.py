@@ -47,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from expfam._core import supports
+from expfam._core import quantiles, supports
 from expfam._core.family import Array, broadcast_to_draws, iterative
 from expfam._numerics import iterate, special
 from expfam.families._log_probability import LogProbability
@@ -234,7 +234,12 @@ class Logarithmic(LogProbability):
         return 1.0 + jnp.floor(jnp.log(v) / log_q)
 
     def cdf(self, eta: Array, x: Array) -> Array:
-        """``P(X <= x) = 1 - P(X > k)`` with ``k = floor(x)``; 0 for x < 1, 1 for x = inf.
+        """``P(X <= x) = 1 - P(X > x)`` (``survival``); 0 for x < 1, 1 for x = inf."""
+        return jnp.clip(1.0 - self.survival(eta, x), 0.0, 1.0)
+
+    # -- summaries -----------------------------------------------------------------------------
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > k)`` with ``k = floor(x)``; 1 for x < 1, 0 for x = inf.
 
         ``P(X > k) = int_0^inf z^(k + 1) / (1 - z) dt / L`` (``z = p e^-t``) by the trapezoid rule
         over ``sigma = log t`` on ``[log min(1 - p, 1 / (k + 1)) - 39, log(45 / (k + 1))]``.
@@ -250,5 +255,20 @@ class Logarithmic(LogProbability):
         log_integrand = sigma + k1[..., None] * log_z - special.log1mexp(log_z)
         log_l = jnp.log(-log_u)
         tail = _trapezoid(jnp.exp(log_integrand - log_l[..., None]), step)
-        value = jnp.where(count >= 1, jnp.where(finite, jnp.clip(1.0 - tail, 0.0, 1.0), 1.0), 0.0)
-        return value
+        return jnp.where(count >= 1, jnp.where(finite, jnp.clip(tail, 0.0, 1.0), 0.0), 1.0)
+
+    def mean(self, eta: Array) -> Array:
+        return self.expectation(eta)[..., 0]
+
+    def var(self, eta: Array) -> Array:
+        return self.fisher(eta)[..., 0, 0]
+
+    def mode(self, eta: Array) -> Array:
+        """1 (the mass ``p^x / x`` decreases in x)."""
+        return jnp.ones_like(eta[..., 0])
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
+        return quantiles.integer_quantile(
+            lambda k: self.cdf(eta, k), lambda k: self.survival(eta, k), p, 1.0, jnp.inf, jnp.floor(self.mean(eta))
+        )

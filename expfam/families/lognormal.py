@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from expfam._core import constraints, supports
 from expfam._core.family import Array, SourceParameter
 from expfam._numerics import special
-from expfam.families.normal import Normal
+from expfam.families.normal import Normal, _loc_variance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,3 +68,27 @@ class LogNormal(Normal):
         """``P(X <= x) = Phi((log x - loc) / scale)`` for x > 0, 0 below."""
         positive = x > 0
         return jnp.where(positive, super().cdf(eta, jnp.log(jnp.where(positive, x, 1.0))), 0.0)
+
+    # -- summaries -----------------------------------------------------------------------------
+    def _standardized(self, eta: Array, x: Array) -> Array:
+        """``(log x - loc) / scale``, -inf for ``x <= 0`` (the Normal's survival and log tails use it)."""
+        return super()._standardized(eta, jnp.log(jnp.maximum(x, 0.0)))
+
+    def mean(self, eta: Array) -> Array:
+        """``exp(loc + v / 2)``."""
+        loc, variance = _loc_variance(eta)
+        return jnp.exp(loc + 0.5 * variance)
+
+    def var(self, eta: Array) -> Array:
+        """``expm1(v) exp(2 loc + v)``."""
+        loc, variance = _loc_variance(eta)
+        return jnp.expm1(variance) * jnp.exp(2.0 * loc + variance)
+
+    def mode(self, eta: Array) -> Array:
+        """``exp(loc - v)``."""
+        loc, variance = _loc_variance(eta)
+        return jnp.exp(loc - variance)
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``exp`` of the Normal's quantile."""
+        return jnp.exp(super().quantile(eta, p))

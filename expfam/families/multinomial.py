@@ -126,3 +126,12 @@ class Multinomial(ExponentialFamily):
         # differs between jax releases).
         labels = jax.random.categorical(key, eta, axis=-1, shape=(self.num_trials, *shape, *eta.shape[:-1]))
         return jnp.sum(jax.nn.one_hot(labels, self.num_classes, dtype=eta.dtype), axis=0)
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``n p``."""
+        return self.expectation(eta)
+
+    def covariance(self, eta: Array) -> Array:
+        """``n (diag(p) - p p^T)``."""
+        return self.fisher(eta)

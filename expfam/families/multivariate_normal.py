@@ -219,3 +219,13 @@ class MultivariateNormal(ExponentialFamily):
         lower = jnp.broadcast_to(lower, full + (self.dim,))
         offset = solve_triangular(lower, noise[..., None], lower=True, trans="T")[..., 0]
         return jnp.broadcast_to(mean, full) + offset
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return self._mean_covariance(eta)[0]
+
+    def covariance(self, eta: Array) -> Array:
+        return self._mean_covariance(eta)[1]
+
+    def mode(self, eta: Array) -> Array:
+        return self._mean_covariance(eta)[0]

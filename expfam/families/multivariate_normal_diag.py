@@ -130,3 +130,15 @@ class MultivariateNormalDiag(ExponentialFamily):
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         pairs = self._pairs(eta)
         return _NORMAL.sample(key, jnp.broadcast_to(pairs, shape + pairs.shape), ())
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return self.source_from_natural(eta)["loc"]
+
+    def covariance(self, eta: Array) -> Array:
+        """``diag(scale^2)``."""
+        scale = self.source_from_natural(eta)["scale"]
+        return jnp.vectorize(jnp.diag, signature="(k)->(k,k)")(scale * scale)
+
+    def mode(self, eta: Array) -> Array:
+        return self.source_from_natural(eta)["loc"]

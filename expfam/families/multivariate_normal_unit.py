@@ -105,3 +105,13 @@ class MultivariateNormalUnit(ExponentialFamily):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.broadcast_to(eta, shape + eta.shape) + jax.random.normal(key, shape + eta.shape, eta.dtype)
+
+    # -- summaries ---------------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return eta
+
+    def covariance(self, eta: Array) -> Array:
+        return self.fisher(eta)
+
+    def mode(self, eta: Array) -> Array:
+        return eta

@@ -29,7 +29,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from expfam._core import supports
+from expfam._core import quantiles, supports
 from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
 from expfam.families._log_probability import LogProbability
@@ -95,6 +95,34 @@ class NegativeBinomialBase(LogProbability):
         r = jnp.full_like(count, self.r)
         value = regularized_beta(r, jnp.maximum(count, 0.0) + 1.0, -jnp.expm1(log_p), jnp.exp(log_p))
         return jnp.where(count >= 0, value, 0.0)
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``r p / (1 - p) = r / expm1(-eta)``."""
+        return self.r / jnp.expm1(-eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        """``mean / (1 - p)``."""
+        return self.mean(eta) / -jnp.expm1(eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        """``floor((r - 1) p / (1 - p))`` for ``r > 1``, else 0 (where that is an integer, one less
+        is a mode too)."""
+        return jnp.floor(jnp.maximum(self.r - 1.0, 0.0) / jnp.expm1(-eta[..., 0]))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x) = I_p(k + 1, r)`` for ``k = floor(x) >= 0`` (``regularized_beta``); 1 for x < 0."""
+        count = jnp.floor(x)
+        log_p = eta[..., 0]
+        r = jnp.full_like(count, self.r)
+        value = regularized_beta(jnp.maximum(count, 0.0) + 1.0, r, jnp.exp(log_p), -jnp.expm1(log_p))
+        return jnp.where(count >= 0, value, 1.0)
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
+        return quantiles.integer_quantile(
+            lambda k: self.cdf(eta, k), lambda k: self.survival(eta, k), p, 0.0, jnp.inf, jnp.floor(self.mean(eta))
+        )
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         """Gamma-Poisson mixture: ``lambda ~ Gamma(r, scale p / (1 - p))``, ``x ~ Poisson(lambda)``."""

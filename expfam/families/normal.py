@@ -17,11 +17,17 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import ndtr
+from jax.scipy.special import log_ndtr, ndtr, ndtri
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+
+
+def standard_normal_quantile(p: Array) -> Array:
+    """``Phi^{-1}(p)``, as ``-Phi^{-1}(1 - p)`` above 1/2 (where ``1 - p`` is exact), so that the
+    upper tail keeps the accuracy of the lower one."""
+    return jnp.where(p <= 0.5, ndtri(jnp.minimum(p, 0.5)), -ndtri(jnp.minimum(1.0 - p, 0.5)))
 
 
 def _loc_variance(eta: Array) -> tuple[Array, Array]:
@@ -132,6 +138,36 @@ class Normal(ExponentialFamily):
         loc, variance = _loc_variance(eta)
         return ndtr((x - loc) / jnp.sqrt(variance))
 
+    # -- summaries -----------------------------------------------------------------------------
+    def _standardized(self, eta: Array, x: Array) -> Array:
+        loc, variance = _loc_variance(eta)
+        return (x - loc) / jnp.sqrt(variance)
+
+    def mean(self, eta: Array) -> Array:
+        return _loc_variance(eta)[0]
+
+    def var(self, eta: Array) -> Array:
+        return _loc_variance(eta)[1]
+
+    def mode(self, eta: Array) -> Array:
+        return _loc_variance(eta)[0]
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``Phi(-(x - loc) / scale)``."""
+        return ndtr(-self._standardized(eta, x))
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        """``log Phi((x - loc) / scale)`` (``log_ndtr``: accurate far into the lower tail)."""
+        return log_ndtr(self._standardized(eta, x))
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        return log_ndtr(-self._standardized(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``loc + scale Phi^{-1}(p)`` (``standard_normal_quantile``)."""
+        loc, variance = _loc_variance(eta)
+        return loc + jnp.sqrt(variance) * standard_normal_quantile(p)
+
 
 @dataclasses.dataclass(frozen=True)
 class NormalKnownVariance(ExponentialFamily):
@@ -227,3 +263,28 @@ class NormalKnownVariance(ExponentialFamily):
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = Phi((x - loc) / sqrt(variance))``."""
         return ndtr((x - eta[..., 0] * self.variance) / math.sqrt(self.variance))
+
+    # -- summaries -----------------------------------------------------------------------------
+    def _standardized(self, eta: Array, x: Array) -> Array:
+        return (x - eta[..., 0] * self.variance) / math.sqrt(self.variance)
+
+    def mean(self, eta: Array) -> Array:
+        return eta[..., 0] * self.variance
+
+    def var(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], self.variance)
+
+    def mode(self, eta: Array) -> Array:
+        return eta[..., 0] * self.variance
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return ndtr(-self._standardized(eta, x))
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        return log_ndtr(self._standardized(eta, x))
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        return log_ndtr(-self._standardized(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        return eta[..., 0] * self.variance + math.sqrt(self.variance) * standard_normal_quantile(p)

@@ -113,3 +113,33 @@ class Pareto(ExponentialFamily):
         """``P(X <= x) = 1 - (m / x)^alpha`` as ``-expm1(alpha (log m - log x))`` (0 below m)."""
         log_ratio = math.log(self.minimum) - jnp.log(jnp.maximum(x, self.minimum))
         return -jnp.expm1(-eta[..., 0] * log_ratio)
+
+    # -- summaries (``alpha = -eta``) ---------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``alpha m / (alpha - 1)`` for ``alpha > 1``, inf otherwise."""
+        alpha = -eta[..., 0]
+        return jnp.where(alpha > 1, alpha * self.minimum / jnp.where(alpha > 1, alpha - 1.0, 1.0), jnp.inf)
+
+    def var(self, eta: Array) -> Array:
+        """``m^2 alpha / ((alpha - 1)^2 (alpha - 2))`` for ``alpha > 2``, inf otherwise."""
+        alpha = -eta[..., 0]
+        safe = jnp.where(alpha > 2, alpha, 3.0)
+        return jnp.where(alpha > 2, self.minimum**2 * safe / ((safe - 1.0) ** 2 * (safe - 2.0)), jnp.inf)
+
+    def mode(self, eta: Array) -> Array:
+        return jnp.full_like(eta[..., 0], self.minimum)
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        """``alpha (log m - log x)`` (0 below m)."""
+        return -eta[..., 0] * (math.log(self.minimum) - jnp.log(jnp.maximum(x, self.minimum)))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return jnp.exp(self.log_survival(eta, x))
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        """``log1mexp(alpha (log m - log x))``."""
+        return special.log1mexp(self.log_survival(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``m exp(-log1p(-p) / alpha)``."""
+        return self.minimum * jnp.exp(jnp.log1p(-p) / eta[..., 0])

@@ -12,11 +12,11 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaincc
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_gamma import regularized_gamma
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,5 +109,28 @@ class Poisson(ExponentialFamily):
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = Q(floor(x) + 1, lambda)``, the regularized upper incomplete gamma function (0 for x < 0)."""
         count = jnp.floor(x)
-        value = gammaincc(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))
+        value = regularized_gamma(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))[1]
         return jnp.where(count >= 0, value, 0.0)
+
+    # -- summaries -----------------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        return jnp.exp(eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        return jnp.exp(eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        """``floor(lambda)`` (for an integer lambda, ``lambda - 1`` is a mode as well)."""
+        return jnp.floor(jnp.exp(eta[..., 0]))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(X > x) = P(floor(x) + 1, lambda)``, the regularized lower incomplete gamma function (1 for x < 0)."""
+        count = jnp.floor(x)
+        value = regularized_gamma(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))[0]
+        return jnp.where(count >= 0, value, 1.0)
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
+        return quantiles.integer_quantile(
+            lambda k: self.cdf(eta, k), lambda k: self.survival(eta, k), p, 0.0, jnp.inf, jnp.floor(self.mean(eta))
+        )

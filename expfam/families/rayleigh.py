@@ -64,3 +64,22 @@ class Rayleigh(NegativeLogNormalizer):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.sqrt(self.exponential_statistic(key, eta, shape))
+
+    # -- summaries (``sigma^2 = -1 / (2 eta)``) -------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``sigma sqrt(pi / 2)``."""
+        return jnp.sqrt(-0.25 * math.pi / eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        """``(4 - pi) / 2 sigma^2``."""
+        return (4.0 - math.pi) / 2.0 * (-0.5 / eta[..., 0])
+
+    def mode(self, eta: Array) -> Array:
+        """``sigma``."""
+        return jnp.sqrt(-0.5 / eta[..., 0])
+
+    def statistic(self, x: Array) -> Array:
+        return x * x
+
+    def statistic_inverse(self, s: Array) -> Array:
+        return jnp.sqrt(s)

@@ -15,11 +15,14 @@ interval of length 2 pi (as scipy.stats.vonmises).
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import jax
 import jax.numpy as jnp
 
-from expfam._core import constraints, supports
+from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, iterative
+from expfam._numerics import bessel
 from expfam.families import von_mises_fisher as vmf
 
 
@@ -118,3 +121,72 @@ class VonMises(ExponentialFamily):
         """Angles in (-pi, pi]: the angle of a von Mises-Fisher sample in the plane."""
         unit = vmf.sample_unit(key, eta, 2, shape)
         return jnp.arctan2(unit[..., 1], unit[..., 0])
+
+    # -- summaries (circular) ----------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """The circular mean, ``loc = atan2(eta_2, eta_1)`` in (-pi, pi] (0 at kappa = 0)."""
+        return jnp.arctan2(eta[..., 1], eta[..., 0])
+
+    def var(self, eta: Array) -> Array:
+        """The circular variance ``1 - A_0(kappa) = 1 - I_1(kappa) / I_0(kappa)`` (in [0, 1])."""
+        return bessel.one_minus_bessel_ratio(0.0, vmf.norm(eta))
+
+    def mode(self, eta: Array) -> Array:
+        """``loc`` (0 at kappa = 0, where the distribution is uniform)."""
+        return jnp.arctan2(eta[..., 1], eta[..., 0])
+
+    def _centered(self, eta: Array, x: Array) -> tuple[Array, Array]:
+        """``(kappa, theta)`` with ``theta = x - loc`` wrapped into [-pi, pi]."""
+        loc = jnp.arctan2(eta[..., 1], eta[..., 0])
+        theta = jnp.remainder(x - loc + math.pi, 2.0 * math.pi) - math.pi
+        return vmf.norm(eta), theta
+
+    def cdf(self, eta: Array, x: Array) -> Array:
+        """``P(Theta <= theta)`` for the angle ``theta = x - loc`` wrapped into [-pi, pi) (the cdf over
+        the period centred on loc, in [0, 1]; scipy's ``vonmises.cdf`` adds 1 per period beyond it)."""
+        return _centered_cdf(*self._centered(eta, x))
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        """``P(Theta > theta) = P(Theta < -theta)`` (the density is symmetric about loc)."""
+        kappa, theta = self._centered(eta, x)
+        return _centered_cdf(kappa, -theta)
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        """``loc + theta`` with theta in [-pi, pi] solving the centred cdf (``quantiles.continuous_quantile``)."""
+        kappa, _ = self._centered(eta, jnp.zeros_like(p))
+        theta = quantiles.continuous_quantile(
+            lambda k, t: jnp.log(_centered_cdf(k, t)),
+            lambda k, t: jnp.log(_centered_cdf(k, -t)),
+            kappa,
+            p,
+            (-math.pi, math.pi),
+            jnp.zeros_like(p),
+            ends=(-math.pi, math.pi),
+        )
+        return jnp.arctan2(eta[..., 1], eta[..., 0]) + theta
+
+
+#: Terms of the cdf's Fourier series: ``I_n(kappa) / I_0(kappa) ~ exp(-n^2 / (2 kappa))``, below
+#: 1e-17 at n = 400 for ``kappa <= 2000`` (the documented range of the cdf and quantile).
+SERIES_TERMS = 400
+
+
+def _centered_cdf(kappa: Array, theta: Array) -> Array:
+    """``(theta + pi) / (2 pi) + (1 / pi) sum_{n >= 1} A_n sin(n theta) / n`` with ``A_n = I_n / I_0``.
+
+    The ratios ``r_n = I_n / I_(n-1) = 1 / (2 n / kappa + r_(n+1))`` are generated downwards from
+    ``n = SERIES_TERMS`` (Miller), and the sum is accumulated at the same time in nested form,
+    ``r_1 (s_1 + r_2 (s_2 + ...))`` with ``s_n = sin(n theta) / n``. Its error is absolute (a few
+    ulps of 1), so far tails hold that absolute accuracy.
+    """
+    two_over_kappa = 2.0 / jnp.maximum(kappa, jnp.finfo(theta.dtype).tiny)
+
+    def step(i: int, state: tuple[Array, Array]) -> tuple[Array, Array]:
+        ratio, nested = state
+        n = jnp.asarray(SERIES_TERMS - i, theta.dtype)
+        ratio = 1.0 / (n * two_over_kappa + ratio)
+        return ratio, ratio * (jnp.sin(n * theta) / n + nested)
+
+    zero = jnp.zeros(jnp.broadcast_shapes(kappa.shape, theta.shape), theta.dtype)
+    _, total = jax.lax.fori_loop(0, SERIES_TERMS, step, (zero, zero))
+    return jnp.clip((theta + math.pi) / (2.0 * math.pi) + total / math.pi, 0.0, 1.0)

@@ -341,3 +341,18 @@ class VonMisesFisher(ExponentialFamily):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return sample_unit(key, eta, self.dim, shape)
+
+    # -- summaries (of x in R^p) -------------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``E[x] = A_v(kappa) mu`` (inside the ball: its length is the mean resultant length)."""
+        return self.expectation(eta)
+
+    def covariance(self, eta: Array) -> Array:
+        return self.fisher(eta)
+
+    def mode(self, eta: Array) -> Array:
+        """The mean direction ``eta / kappa``; the first basis vector at ``kappa = 0`` (uniform: every
+        point is a mode)."""
+        kappa = norm(eta)
+        first = jnp.zeros_like(eta).at[..., 0].set(1.0)
+        return jnp.where((kappa > 0)[..., None], _unit(eta, kappa), first)

@@ -73,3 +73,30 @@ class Weibull(NegativeLogNormalizer):
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         return jnp.power(self.exponential_statistic(key, eta, shape), 1.0 / self.shape)
+
+    # -- summaries (``lam = (-eta)^(-1/k)``) ----------------------------------------------------------
+    def _scale(self, eta: Array) -> Array:
+        return jnp.power(-eta[..., 0], -1.0 / self.shape)
+
+    def mean(self, eta: Array) -> Array:
+        """``lam Gamma(1 + 1/k)``."""
+        return self._scale(eta) * math.gamma(1.0 + 1.0 / self.shape)
+
+    def var(self, eta: Array) -> Array:
+        """``lam^2 (Gamma(1 + 2/k) - Gamma(1 + 1/k)^2) = lam^2 Gamma(1 + 1/k)^2 expm1(c)`` with
+        ``c = lgamma(1 + 2/k) - 2 lgamma(1 + 1/k)`` (a Python constant: no cancellation at run time
+        beyond that of c in float64)."""
+        one, two = math.lgamma(1.0 + 1.0 / self.shape), math.lgamma(1.0 + 2.0 / self.shape)
+        return self._scale(eta) ** 2 * (math.exp(2.0 * one) * math.expm1(two - 2.0 * one))
+
+    def mode(self, eta: Array) -> Array:
+        """``lam ((k - 1) / k)^(1/k)`` for ``k > 1``; 0 for ``k <= 1`` (the density is largest, or
+        unbounded, at 0)."""
+        factor = ((self.shape - 1.0) / self.shape) ** (1.0 / self.shape) if self.shape > 1 else 0.0
+        return self._scale(eta) * factor
+
+    def statistic(self, x: Array) -> Array:
+        return jnp.power(x, self.shape)
+
+    def statistic_inverse(self, s: Array) -> Array:
+        return jnp.power(s, 1.0 / self.shape)

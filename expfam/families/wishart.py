@@ -192,6 +192,22 @@ class Wishart(ExponentialFamily):
         x = ca @ jnp.swapaxes(ca, -1, -2)
         return 0.5 * (x + jnp.swapaxes(x, -1, -2))
 
+    # -- summaries (of the matrix X) -------------------------------------------------------------
+    def mean(self, eta: Array) -> Array:
+        """``n V``."""
+        return self.df * self._scale(eta)
+
+    def var(self, eta: Array) -> Array:
+        """``Var[X_ij] = n (V_ij^2 + V_ii V_jj)`` (the full covariance of X is not provided)."""
+        scale = self._scale(eta)
+        diagonal = jnp.diagonal(scale, axis1=-2, axis2=-1)
+        return self.df * (scale * scale + diagonal[..., :, None] * diagonal[..., None, :])
+
+    def mode(self, eta: Array) -> Array:
+        """``(n - d - 1) V`` for ``n >= d + 1``; below, the density is largest at the singular boundary,
+        and the zero matrix is returned."""
+        return max(self.df - self.dim - 1.0, 0.0) * self._scale(eta)
+
 
 def _symmetric_from_upper(x: Array) -> Array:
     """The symmetric matrix with the upper triangle of x."""

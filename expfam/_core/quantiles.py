@@ -1,0 +1,115 @@
+"""Quantiles from the tails of a distribution, for the families' ``quantile`` methods.
+
+Continuous (``continuous_quantile``): the quantile solves ``log F(x) = log p`` below the median
+side (``p <= 1/2``) and ``log S(x) = log(1 - p)`` above, with ``F`` the cdf and ``S`` the survival
+function, so that both tails keep their relative accuracy (the Gamma quantile at ``1e-10`` and at
+``1 - 1e-10``). The family passes both log tails as functions of a working variable z on which
+they are smooth (``log x`` for a positive variable, ``logit x`` on (0, 1)), a bracket and a start;
+``_numerics.inversion.solve_increasing`` finds the root without derivatives flowing through its
+iterations, and one last Newton step taken with live parameters gives the value its implicit
+derivative ``dz = -(dG / d params) / G'(z)`` (in p: ``1 / density``).
+
+Discrete (``integer_quantile``): the smallest integer k of the support with ``F(k) >= p``, tested
+as ``S(k) <= 1 - p`` above the median side; it is piecewise constant, so its derivative is zero.
+
+Both return the support's ends (given in z) at ``p = 0`` and ``p = 1`` and expect p in [0, 1] (the free
+function ``expfam.quantile`` checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from expfam._numerics import inversion
+
+Array = jax.Array
+
+#: ``(params, z) -> log F`` or ``log S`` at the working variable z.
+LogTail = Callable[[Any, Array], Array]
+
+
+def continuous_quantile(
+    log_cdf: LogTail,
+    log_survival: LogTail,
+    params: Any,
+    p: Array,
+    bracket: tuple[Array | float, Array | float],
+    start: Array,
+    ends: tuple[Any, Any] = (-jnp.inf, jnp.inf),
+) -> Array:
+    """The working variable z with ``F = p``; ``ends`` (the support's, in z) at ``p = 0`` and ``p = 1``.
+
+    Args:
+        log_cdf, log_survival: the log tails as functions of ``(params, z)``, increasing z.
+        params: the distribution's parameters (a pytree of arrays broadcastable to p).
+        p: probabilities in [0, 1].
+        bracket: ``(lo, hi)``, finite values of z with ``F(lo) = 0`` and ``S(hi) = 0`` in
+            floating point (or at least ``F(lo) <= p`` and ``S(hi) <= 1 - p`` for every p).
+        start: a value of z inside the distribution's bulk, where both tails are nonzero
+            (an approximate median is best).
+    """
+    p, start = jnp.broadcast_arrays(p, jax.lax.stop_gradient(start))
+    interior = (p > 0) & (p < 1)
+    lower = p <= 0.5
+    p_safe = jnp.where(interior, p, 0.5)
+    fixed = jax.lax.stop_gradient(params)
+
+    def residual(par: Any, z: Array, prob: Array) -> Array:
+        # Each tail is evaluated where it is used, and at the start (finite) where it is not,
+        # so that no infinite logarithm meets a zero cotangent.
+        z_low, z_high = jnp.where(lower, z, start), jnp.where(lower, start, z)
+        p_low, p_high = jnp.where(lower, prob, 0.5), jnp.where(lower, 0.5, prob)
+        low = log_cdf(par, z_low) - jnp.log(p_low)
+        high = jnp.log1p(-p_high) - log_survival(par, z_high)
+        return jnp.where(lower, low, high)
+
+    def value_and_slope(z: Array) -> tuple[Array, Array]:
+        return jax.jvp(lambda u: residual(fixed, u, jax.lax.stop_gradient(p_safe)), (z,), (jnp.ones_like(z),))
+
+    lo, hi = bracket
+    z = jax.lax.stop_gradient(inversion.solve_increasing(value_and_slope, lo, hi, jax.lax.stop_gradient(start)))
+    # The last Newton step, with live parameters and p: it carries the implicit derivative.
+    g, slope = jax.jvp(lambda u: residual(fixed, u, jax.lax.stop_gradient(p_safe)), (z,), (jnp.ones_like(z),))
+    usable = jnp.isfinite(g) & jnp.isfinite(slope) & (slope > 0)
+    live = residual(params, z, p_safe)
+    step = jnp.where(usable, live / jnp.where(usable, jax.lax.stop_gradient(slope), 1.0), 0.0)
+    z = z - jnp.where(usable, step, 0.0)
+    first, last = (jnp.broadcast_to(jnp.asarray(end, z.dtype), z.shape) for end in ends)
+    return jnp.where(p <= 0, first, jnp.where(p >= 1, last, jnp.where(interior, z, jnp.nan)))
+
+
+def integer_quantile(
+    cdf: Callable[[Array], Array],
+    survival: Callable[[Array], Array],
+    p: Array,
+    lower: Array | float,
+    upper: Array | float,
+    start: Array,
+) -> Array:
+    """The smallest integer k in ``[lower, upper]`` with ``P(X <= k) >= p`` (``lower`` at ``p = 0``,
+    ``upper`` at ``p = 1``, which may be infinite); no derivative.
+
+    Args:
+        cdf, survival: ``k -> P(X <= k)`` and ``k -> P(X > k)`` over p's batch.
+        p: probabilities in [0, 1].
+        lower, upper: the support's ends.
+        start: a guess (the mean, say) from which the search brackets the answer.
+    """
+    p = jax.lax.stop_gradient(p)
+    p, start = jnp.broadcast_arrays(p, jax.lax.stop_gradient(start))
+    interior = (p > 0) & (p < 1)
+    p_safe = jnp.where(interior, p, 0.5)
+    lower_side = p_safe <= 0.5
+
+    def holds(k: Array) -> Array:
+        k_safe = jnp.where(jnp.isfinite(k), k, 0.0)
+        return jnp.where(lower_side, cdf(k_safe) >= p_safe, survival(k_safe) <= 1.0 - p_safe) | (k >= upper)
+
+    start = jnp.clip(jnp.where(jnp.isfinite(start), start, lower), lower, jnp.where(jnp.isfinite(upper), upper, start))
+    k = inversion.smallest_integer(holds, lower, start)
+    lower, upper = jnp.broadcast_to(lower, k.shape), jnp.broadcast_to(upper, k.shape)
+    return jnp.where(p <= 0, lower, jnp.where(p >= 1, upper, jnp.where(interior, k, jnp.nan)))
