@@ -158,7 +158,7 @@ def targets(
             raise InputError(f"{family.name}: a single target column must hold integer labels")
         y = jnp.asarray(values[:, 0], jnp.int32)
     elif hasattr(family, "probabilities_target"):  # class labels (Categorical): vectors are not read from a CSV
-        labels = f"integer class labels 0 to {family.num_classes - 1}"
+        labels = f"integer class labels 0 to {family.num_natural - 1}"
         raise InputError(f"{family.name} takes one --target column of {labels}, not {values.shape[1]} columns")
     else:
         size = math.prod(family.event_shape)
