@@ -172,19 +172,22 @@ def test_predict_and_load_fit(small_fit, tmp_path, capsys):
     np.testing.assert_allclose(columns["loc"], expected["loc"], rtol=1e-6)
 
 
-def test_predict_without_quantile_function_refuses_quantiles(small_fit, tmp_path, capsys, monkeypatch):
-    """``--quantiles`` goes through ``predict.QUANTILE`` (``expfam.quantile``); without it, a clear error."""
+def test_predict_quantiles_and_refusal_without_a_quantile_function(small_fit, tmp_path, capsys, monkeypatch):
+    """``--quantiles`` writes ``expfam.quantile`` per level; a family without one is a clear error."""
     saved_path, data, _ = small_fit
-    monkeypatch.setattr(predict, "QUANTILE", None)
     out = tmp_path / "p.csv"
-    assert main(["predict", str(saved_path), str(data), "--out", str(out), "--quantiles", "0.1,0.9"]) == 1
-    assert "no quantile function" in one_line(capsys)
-    assert not out.exists()
-    monkeypatch.setattr(predict, "QUANTILE", lambda family, eta, level: np.full(eta.shape[:-1], level))
     assert main(["predict", str(saved_path), str(data), "--out", str(out), "--quantiles", "0.1,0.9"]) == 0
     columns = read_predictions(out)
     assert list(columns)[-3:] == ["quantile_0.1", "quantile_0.9", "log_prob"]
-    np.testing.assert_array_equal(columns["quantile_0.9"], 0.9)
+    for level in (0.1, 0.9):
+        expected = stats.norm.ppf(level, columns["loc"], columns["scale"])
+        np.testing.assert_allclose(columns[f"quantile_{level:g}"], expected, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(expfam.Normal, "provides", lambda self, name: name != "quantile")
+    out.unlink()
+    capsys.readouterr()
+    assert main(["predict", str(saved_path), str(data), "--out", str(out), "--quantiles", "0.1,0.9"]) == 1
+    assert "Normal() has no quantile function" in one_line(capsys)
+    assert not out.exists()
 
 
 def one_line(capsys) -> str:

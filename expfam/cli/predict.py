@@ -2,25 +2,17 @@
 
 For every row it writes the distribution's source parameters (``family.source_parameters``,
 vector and matrix parameters one column per entry: ``probabilities_0``, ``covariance_0_1``),
-the mean where it is an expectation parameter, the requested quantiles, and, when the CSV has
-the target column(s), the log-probability of the target (-inf outside the support).
-
-The mean is ``E[x]``, read from the expectation parameters ``g'(eta)`` when the sufficient
-statistics start with x itself (``T(x)_0 = x``: Normal, Gamma, Poisson, Binomial, ...; the
-first components for vector events, e.g. the multivariate normals); other families get no
-mean column.
+the mean ``expfam.mean`` (one column per entry for vector events), the requested quantiles
+``expfam.quantile`` (univariate families), and, when the CSV has the target column(s), the
+log-probability of the target (-inf outside the support).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import math
-from collections.abc import Callable
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 import expfam
@@ -29,10 +21,6 @@ from expfam.cli.arguments import InputError
 from expfam.cli.files import check_writable, read_table, text_writer, write_atomically
 from expfam.cli.fit import targets
 from expfam.cli.saved import load_fit
-
-#: The quantile hook: ``quantile(family, eta, level) -> values of shape eta.shape[:-1]``. It is
-#: ``expfam.quantile`` where this version of expfam has it; without it ``--quantiles`` is refused.
-QUANTILE: Callable[[expfam.ExponentialFamily, jax.Array, float], jax.Array] | None = getattr(expfam, "quantile", None)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,34 +50,16 @@ def flat_columns(name: str, values: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def mean(family: expfam.ExponentialFamily, eta: jax.Array) -> np.ndarray | None:
-    """``E[x]`` per row, of shape (rows,) + event shape, where ``T(x)`` starts with x; else None.
-
-    Whether the statistics start with x is checked on draws from the first rows' distributions
-    (class labels fail it: their statistics are one-hot vectors, not the labels).
-    """
-    size = math.prod(family.event_shape)
-    draws = np.asarray(family.sample(jax.random.key(0), eta[:8], (4,)), np.float64)
-    if draws.shape != (4,) + eta[:8].shape[:-1] + family.event_shape:
-        return None  # class labels drawn for one-hot events
-    flat = draws.reshape(draws.shape[: draws.ndim - len(family.event_shape)] + (size,))
-    statistics = np.asarray(family.sufficient_statistics(jnp.asarray(draws, eta.dtype)), np.float64)
-    if statistics.shape[-1] < size or not np.allclose(statistics[..., :size], flat, rtol=1e-5, atol=0):
-        return None
-    expectation = np.asarray(family.expectation(eta), np.float64)[..., :size]
-    return expectation.reshape(eta.shape[:-1] + family.event_shape)
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         saved = load_fit(args.fit)
     except ValueError as error:
         raise InputError(str(error)) from None
-    if args.quantiles and QUANTILE is None:
-        raise InputError("--quantiles: this version of expfam has no quantile function (expfam.quantile)")
     check_writable(args.out, "--out", [args.fit, args.data])
     table = read_table(args.data)
     family = saved.family
+    if args.quantiles and not family.provides("quantile"):
+        raise InputError(f"--quantiles: {family.name} has no quantile function (univariate families have one)")
     x = table.columns(saved.features)
     present = [t for t in saved.target if t in table.header]
     if present and len(present) < len(saved.target):
@@ -100,12 +70,10 @@ def run(args: argparse.Namespace) -> int:
     columns: dict[str, np.ndarray] = {}
     for name, value in family.source_from_natural(eta).items():
         columns.update(flat_columns(name, np.asarray(value, np.float64)))
-    expected = mean(family, eta)
-    if expected is not None:
-        columns.update(flat_columns("mean", expected))
+    if family.provides("mean"):
+        columns.update(flat_columns("mean", np.asarray(expfam.mean(family, eta), np.float64)))
     for level in args.quantiles:
-        assert QUANTILE is not None
-        columns[f"quantile_{level:g}"] = np.asarray(QUANTILE(family, eta, level), np.float64)
+        columns[f"quantile_{level:g}"] = np.asarray(expfam.quantile(family, eta, level), np.float64)
     if y is not None:
         columns["log_prob"] = np.asarray(expfam.log_prob(family, eta, y), np.float64)
     lines = [",".join(columns)]
