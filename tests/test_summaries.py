@@ -404,9 +404,27 @@ def test_solved_quantiles_at_the_ends():
     assert np.isnan(gamma(jnp.asarray([-1.0, 2.0]), jnp.asarray(-0.5)))
 
 
+def test_dirichlet_mode(x64):
+    """Inside the simplex (every a_k > 1) no nearby point on the simplex has a higher scipy density;
+    for two classes it is Beta's mode (checked against scipy above), ends and ties included."""
+    a = np.array([[2.0, 3.0, 7.0], [1.5, 40.0, 1.01], [1e3, 2.0, 5e2]])
+    mode = np.asarray(expfam.mode(expfam.Dirichlet(3), jnp.asarray(a)))
+    steps = 1e-4 * np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0], [1.0, 0.0, -1.0]])
+    for concentration, m in zip(a, mode, strict=True):
+        top = scipy.stats.dirichlet.logpdf(m, concentration)
+        for step in np.concatenate([steps, -steps]):
+            assert scipy.stats.dirichlet.logpdf(m + step, concentration) <= top + 1e-12
+    pairs = np.array([[2.0, 5.0], [0.5, 3.0], [3.0, 0.5], [0.3, 0.7], [0.7, 0.3], [1.0, 1.0], [0.5, 0.5], [1.0, 4.0]])
+    beta = np.asarray(expfam.mode(expfam.Beta(), jnp.asarray(pairs)))
+    dirichlet = np.asarray(expfam.mode(expfam.Dirichlet(2), jnp.asarray(pairs)))
+    np.testing.assert_allclose(dirichlet, np.stack([beta, 1 - beta], axis=-1), rtol=1e-15)
+    corner = np.asarray(expfam.mode(expfam.Dirichlet(3), jnp.asarray([0.2, 0.9, 0.5])))
+    np.testing.assert_array_equal(corner, [0.0, 1.0, 0.0])
+
+
 def test_missing_summaries_say_so():
-    with pytest.raises(NotImplementedError, match=r"Dirichlet.*mode"):
-        expfam.mode(expfam.Dirichlet(3), jnp.ones(3))
+    with pytest.raises(NotImplementedError, match=r"Multinomial.*mode"):
+        expfam.mode(expfam.Multinomial(4, 3), jnp.zeros(3))
     with pytest.raises(NotImplementedError, match="cdf"):
         expfam.cdf(expfam.Dirichlet(3), jnp.ones(3), jnp.ones(3))
     with pytest.raises(NotImplementedError, match="covariance"):

@@ -402,6 +402,17 @@ class Dirichlet(ExponentialFamily):
         """``a / a0``."""
         return eta / jnp.sum(eta, axis=-1, keepdims=True)
 
+    def mode(self, eta: Array) -> Array:
+        """``w / sum(w)`` with ``w_k = max(a_k - 1, 0)``: ``(a - 1) / (a0 - K)`` when every ``a_k > 1``;
+        a coordinate with ``a_k <= 1`` sits at 0 (the density is unbounded, or flat, towards that
+        face). With every ``a_k <= 1``, the vertex of the largest ``a_k`` (the last of equal ones), the
+        corner where the density diverges fastest (as Beta's convention for ``K = 2``)."""
+        excess = jnp.maximum(eta - 1.0, 0.0)
+        total = jnp.sum(excess, axis=-1, keepdims=True)
+        last_largest = self.num_classes - 1 - jnp.argmax(eta[..., ::-1], axis=-1)
+        vertex = jax.nn.one_hot(last_largest, self.num_classes, dtype=eta.dtype)
+        return jnp.where(total > 0, excess / jnp.where(total > 0, total, 1.0), vertex)
+
     def covariance(self, eta: Array) -> Array:
         """``(diag(m) - m m^T) / (a0 + 1)`` with ``m = a / a0``."""
         total = jnp.sum(eta, axis=-1)
