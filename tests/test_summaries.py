@@ -274,7 +274,7 @@ def vector_reference(family: expfam.ExponentialFamily, source: dict[str, np.ndar
         return {"mean": dist.mean(), "variance": dist.var(), "mode": dist.mode()}
     if isinstance(family, (expfam.Categorical, expfam.Multinomial)):
         out = {"mean": dist.mean(), "covariance": dist.cov()}
-        if family.provides("mode"):
+        if isinstance(family, expfam.Categorical):  # Multinomial's mode: its own test below
             out["mode"] = np.eye(family.num_classes)[np.argmax(source["probabilities"])]
         return out
     if isinstance(family, expfam.Dirichlet):
@@ -422,9 +422,22 @@ def test_dirichlet_mode(x64):
     np.testing.assert_array_equal(corner, [0.0, 1.0, 0.0])
 
 
+def test_multinomial_mode_is_the_most_probable_count_vector(x64):
+    """Against every composition of n into K parts, by scipy's pmf (ties: any maximizer)."""
+    cases = [(1, [0.2, 0.3, 0.5]), (7, [0.2, 0.3, 0.5]), (10, [0.001, 0.001, 0.998]), (10, [0.25, 0.25, 0.5])]
+    cases += [(9, [1 / 3, 1 / 3, 1 / 3]), (13, [0.1, 0.45, 0.45]), (40, [0.07, 0.33, 0.6])]
+    for n, p in cases:
+        family = expfam.Multinomial(n, 3)
+        mode = np.asarray(expfam.mode(family, jnp.log(jnp.asarray(p))))
+        assert mode.sum() == n, (n, p, mode)
+        assert np.all(mode >= 0), (n, p, mode)
+        assert np.all(mode == np.round(mode)), (n, p, mode)
+        compositions = np.array([(i, j, n - i - j) for i in range(n + 1) for j in range(n + 1 - i)])
+        best = np.max(scipy.stats.multinomial.pmf(compositions, n, p))
+        assert scipy.stats.multinomial.pmf(mode, n, p) >= best * (1 - 1e-12), (n, p, mode)
+
+
 def test_missing_summaries_say_so():
-    with pytest.raises(NotImplementedError, match=r"Multinomial.*mode"):
-        expfam.mode(expfam.Multinomial(4, 3), jnp.zeros(3))
     with pytest.raises(NotImplementedError, match="cdf"):
         expfam.cdf(expfam.Dirichlet(3), jnp.ones(3), jnp.ones(3))
     with pytest.raises(NotImplementedError, match="covariance"):

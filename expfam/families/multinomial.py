@@ -135,3 +135,22 @@ class Multinomial(ExponentialFamily):
     def covariance(self, eta: Array) -> Array:
         """``n (diag(p) - p p^T)``."""
         return self.fisher(eta)
+
+    def mode(self, eta: Array) -> Array:
+        """The most probable count vector (ties to the lowest class index).
+
+        ``log q(x)`` is a sum of discretely concave terms ``x_k log p_k - log x_k!`` under
+        ``sum_k x_k = n``, so adding one count at a time where the gain ``log p_k - log(x_k + 1)``
+        is largest reaches the mode. It starts from ``floor(n p)`` (lowered by a few ulps), which
+        lies at or below the mode in every coordinate, so at most K counts are left to place.
+        """
+        log_p = jax.nn.log_softmax(eta, axis=-1)
+        eps = jnp.finfo(eta.dtype).eps
+        start = jnp.floor(self.num_trials * jnp.exp(log_p) * (1.0 - 4.0 * eps))
+
+        def place(_: int, x: Array) -> Array:
+            left = self.num_trials - jnp.sum(x, axis=-1, keepdims=True)
+            best = jnp.argmax(log_p - jnp.log1p(x), axis=-1)
+            return x + jnp.where(left > 0, jax.nn.one_hot(best, self.num_classes, dtype=x.dtype), 0.0)
+
+        return jax.lax.fori_loop(0, self.num_classes, place, start)
