@@ -66,6 +66,11 @@ def _cholesky_from_raw(raw: jax.Array, d: int) -> jax.Array:
 
 
 def optimal_elbo(x: np.ndarray, y: np.ndarray) -> float:
+    return optimal_q(x, y)[0]
+
+
+def optimal_q(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The optimal ELBO and the optimal q's mean and covariance (L-BFGS on the quadrature ELBO)."""
     d = x.shape[1]
     xj, yj = jnp.asarray(x), jnp.asarray(y)
 
@@ -81,7 +86,8 @@ def optimal_elbo(x: np.ndarray, y: np.ndarray) -> float:
         return [np.asarray(v) for v in value_and_grad(jnp.asarray(p))]
 
     result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", options=options)
-    return -float(result.fun)
+    lower = np.asarray(_cholesky_from_raw(jnp.asarray(result.x[d:]), d))
+    return -float(result.fun), result.x[:d], lower @ lower.T
 
 
 def steps_to_tolerance(gaps: np.ndarray) -> int | None:
