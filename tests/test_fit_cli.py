@@ -440,7 +440,7 @@ def test_categorical_labels_from_a_csv(tmp_path, capsys):
     # predict: probabilities per class, no mean (labels), log-probability of the label.
     assert main(["predict", str(tmp_path / "c.npz"), str(data), "--out", str(tmp_path / "p.csv")]) == 0
     columns = read_predictions(tmp_path / "p.csv")
-    assert list(columns) == ["probabilities_0", "probabilities_1", "probabilities_2", "log_prob"]
+    assert list(columns) == [*(f"probabilities_{k}" for k in range(3)), *(f"mean_{k}" for k in range(3)), "log_prob"]
     probabilities = np.column_stack([columns[f"probabilities_{k}"] for k in range(3)])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     chosen = probabilities[np.arange(labels.size), labels]

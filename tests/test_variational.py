@@ -60,7 +60,7 @@ def _dirichlet_categorical():
         return counts @ mu
 
     module = expfam.DirichletCategorical(4)
-    labels = jax.nn.one_hot(LABELS, 4, dtype=jnp.float64)
+    labels = jnp.asarray(LABELS)  # integer class labels (the Categorical's labels door)
     zeta = module.posterior(module.natural_from_source(concentration=jnp.array([0.5, 1.0, 2.0, 0.7])), labels)
     return family, prior, expected, module.source_from_natural(zeta)
 

@@ -53,13 +53,11 @@ benchmarks.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import functools
 import inspect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple
 
 import jax
@@ -67,6 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from expfam._core import inverse, registry
+from expfam._core.checked import INPUTS_CHECKED, inputs_checked
 from expfam._core.supports import Support
 from expfam._core.target import Target
 
@@ -129,20 +128,6 @@ def iterative(solve: Callable[[Any, Array], Array]) -> Callable[[Any, Array], Ar
     return solve
 
 
-#: Set while an expfam call whose inputs are checked runs: the methods it calls do not check again.
-_INPUTS_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("expfam_inputs_checked", default=False)
-
-
-@contextlib.contextmanager
-def inputs_checked() -> Iterator[None]:
-    """Run the body as a call whose inputs are already checked."""
-    token = _INPUTS_CHECKED.set(True)
-    try:
-        yield
-    finally:
-        _INPUTS_CHECKED.reset(token)
-
-
 def check_family(family: Any) -> ExponentialFamily:
     """``family`` itself, or a TypeError that says what was passed instead of a family instance."""
     if isinstance(family, ExponentialFamily):
@@ -176,7 +161,7 @@ def _checking(method: Callable[..., Any], position: int, check: str) -> Callable
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if _INPUTS_CHECKED.get():
+        if INPUTS_CHECKED.get():
             return method(self, *args, **kwargs)
         args = (*args[:position], getattr(self, check)(args[position]), *args[position + 1 :])
         with inputs_checked():

@@ -6,6 +6,8 @@ from typing import Any, NamedTuple
 
 import jax
 
+from expfam._core.checked import inputs_checked
+
 Array = jax.Array
 
 
@@ -45,8 +47,6 @@ class Target(NamedTuple):
         gradient in the model's eta. For Bernoulli ``chi = p[..., None]``, for Categorical ``chi`` is
         the probability vector.
         """
-        from expfam._core.family import inputs_checked  # (family.py imports this module)
-
         chi = family.check_expectation(chi)
         with inputs_checked():  # chi on the boundary (a hard 0/1 soft label) has an infinite eta
             return cls(chi, family.expected_log_carrier(family.natural_from_expectation(chi)))
