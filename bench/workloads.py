@@ -452,9 +452,23 @@ def _mvn() -> Workload:
             jnp.asarray(-0.5 * precision, F32),
         ), jnp.asarray(d["x"], F32)
 
+    family = expfam.MultivariateNormal(16)
+    head = expfam.source_link(family, factored=True)
+
+    def factored(d: Data) -> tuple[Any, ...]:
+        """The factored head's outputs for the same distributions: loc, and the precision's
+        Cholesky factor L (P = L L^T) with its diagonal through the inverse softplus."""
+        inv = np.linalg.inv(d["scale_tril"])
+        lower = np.linalg.cholesky(np.swapaxes(inv, -1, -2) @ inv)
+        diagonal = np.diagonal(lower, axis1=-2, axis2=-1)
+        packed = np.concatenate([np.log(np.expm1(diagonal)), expfam_pack_lower(lower)[..., 16:]], -1)
+        return jnp.asarray(np.concatenate([d["loc"], packed], -1), F32), jnp.asarray(d["x"], F32)
+
+    mvn_loss = expfam.loss(family, head)
     impls = [
+        Impl("expfam", "loss(source_link(factored=True)) on raw outputs", factored, lambda r, x: _mean(mvn_loss(r, x))),
         *_expfam(
-            expfam.MultivariateNormal(16),
+            family,
             lambda d: {"loc": d["loc"], "covariance": d["scale_tril"] @ np.swapaxes(d["scale_tril"], -1, -2)},
             "x",
         ),
@@ -489,6 +503,12 @@ def _mvn() -> Workload:
         return float(np.mean(0.5 * np.sum(r * r, -1) + log_det + d["x"].shape[-1] * HALF_LOG_2PI))
 
     return Workload("MultivariateNormal, full covariance", "d = 16, N = 65536", _mvn_data, ref, impls)
+
+
+def expfam_pack_lower(lower: np.ndarray) -> np.ndarray:
+    """``packing.pack_lower`` in float64 numpy (the factored head's layout of a lower triangle)."""
+    rows, cols = np.triu_indices(lower.shape[-1], 1)
+    return np.concatenate([np.diagonal(lower, axis1=-2, axis2=-1), lower[..., cols, rows]], -1)
 
 
 def workloads() -> list[Workload]:

@@ -133,3 +133,13 @@ def positive_definite_from_raw(raw: Array) -> Array:
     off_diagonal = r * (unit @ jnp.swapaxes(unit, -1, -2)) * (root[..., :, None] * root[..., None, :])
     eye = jnp.broadcast_to(jnp.eye(dim, dtype=bool), off_diagonal.shape)
     return jnp.where(eye, scales[..., :, None], off_diagonal)
+
+
+def lower_cholesky_from_raw(raw: Array) -> Array:
+    """A lower-triangular matrix L (..., d, d) with positive diagonal from d (d + 1) / 2 outputs:
+    ``L_ii = positive(raw_i)`` from the first d outputs, the strict lower triangle from the rest
+    (``packing.unpack_lower``'s order). ``L L^T`` is positive definite in exact arithmetic; a head
+    that carries L (``MultivariateNormal``'s factored head) never forms the product, so no
+    rounding of it can leave the domain."""
+    dim = packing.dim_from_packed(raw.shape[-1])
+    return packing.unpack_lower(jnp.concatenate([positive(raw[..., :dim]), raw[..., dim:]], axis=-1))

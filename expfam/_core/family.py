@@ -27,6 +27,9 @@ is signalled):
   generic exact ones (except ``entropy``'s where ``differentiate_stable_entropy`` is set).
   ``stable_nll`` reads ``sample_data(x)`` (default: x itself), the per-row data a prepared target
   carries, so that what depends on x alone is computed once;
+* a factored head: ``factored_source_parameters`` and ``factored_nll`` (a loss read straight
+  from a factor, such as a Cholesky factor, that the natural parameters would only reach through
+  an O(d^3) factorization; ``source_link(family, factored=True)``);
 * summaries (``expfam._core.summaries``): ``mean``, ``var`` (the variance: univariate, Wishart) or
   ``covariance`` (vector families), ``mode``; for univariate families ``cdf``, ``survival``
   (``P(X > x)`` without subtracting from 1), optionally ``log_cdf`` / ``log_survival`` where a log
@@ -375,6 +378,19 @@ class ExponentialFamily:
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
         """Value protocol: ``KL(q(. | eta_p) || q(. | eta_q))`` (one broadcast batch)."""
+        raise NotImplementedError
+
+    # -- optional: a factored head (``source_link(family, factored=True)``) ------------------------
+    @property
+    def factored_source_parameters(self) -> tuple[SourceParameter, ...]:
+        """Source parameters of a head whose loss reads them directly (a Cholesky factor instead
+        of the natural parameters it determines); ``natural_from_source`` accepts them too."""
+        raise NotImplementedError
+
+    def factored_nll(self, data: Array, **source: Array) -> Array:
+        """``-log q(x | eta(source))`` for x inside the support, from ``data = sample_data(x)`` and
+        the ``factored_source_parameters`` (one broadcast batch): ``nll``'s value, differentiated
+        by plain autodiff (a direct formula in the source parameters, hence the exact gradient)."""
         raise NotImplementedError
 
     # -- optional: summaries (see expfam._core.summaries; eta and x share one batch) --------------

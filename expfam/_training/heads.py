@@ -29,6 +29,7 @@ class SourceLink:
 
     family: ExponentialFamily
     transforms: tuple[SourceParameter, ...]
+    factored: bool = False
 
     @property
     def num_outputs(self) -> int:
@@ -36,25 +37,35 @@ class SourceLink:
         return sum(1 if piece.width is None else piece.width for piece in self.transforms)
 
     def __call__(self, raw: Array) -> Array:
-        if raw.ndim == 0 or raw.shape[-1] != self.num_outputs:
-            names = ", ".join(piece.name for piece in self.transforms)
-            raise ValueError(
-                f"{self.family.name}: a source head on ({names}) needs outputs of shape (..., {self.num_outputs}), "
-                f"got shape {raw.shape}"
-            )
+        self._check(raw)
         from_logits = self.transforms[0].from_logits if len(self.transforms) == 1 else None
         if from_logits is not None:  # a probability head, built on its logits
             return from_logits(raw if self.transforms[0].width is not None else raw[..., 0])
+        return self.family.natural_from_source(**self.source(raw))
+
+    def source(self, raw: Array) -> dict[str, Array]:
+        """The source parameters ``{name_i: f_i(raw_i)}`` the head reads from ``raw`` (..., K)."""
+        self._check(raw)
         source, start = {}, 0
         for name, fn, width, _ in self.transforms:
             if width is None:
                 source[name], start = fn(raw[..., start]), start + 1
             else:
                 source[name], start = fn(raw[..., start : start + width]), start + width
-        return self.family.natural_from_source(**source)
+        return source
+
+    def _check(self, raw: Array) -> None:
+        if raw.ndim == 0 or raw.shape[-1] != self.num_outputs:
+            names = ", ".join(piece.name for piece in self.transforms)
+            raise ValueError(
+                f"{self.family.name}: a source head on ({names}) needs outputs of shape (..., {self.num_outputs}), "
+                f"got shape {raw.shape}"
+            )
 
 
-def source_link(family: ExponentialFamily, **transforms: Callable[[Array], Array]) -> SourceLink:
+def source_link(
+    family: ExponentialFamily, *, factored: bool = False, **transforms: Callable[[Array], Array]
+) -> SourceLink:
     """A link from unconstrained outputs to natural parameters through the source parameters.
 
     With no keywords, the family's default head from ``family.source_parameters``, with
@@ -105,8 +116,20 @@ def source_link(family: ExponentialFamily, **transforms: Callable[[Array], Array
     This is a limit of the parametrization, not a clip: a Normal with scale 1e-20 has a
     precision of 1e40, beyond float32.
 
+    ``factored=True``: the family's factored head (``family.factored_source_parameters``; for
+    ``MultivariateNormal(d)``: ``loc = raw_1`` (d outputs) and the Cholesky factor of the
+    precision, ``precision_cholesky = lower_cholesky_from_raw(raw_2)`` (d (d + 1) / 2 outputs)).
+    Called, it returns natural parameters like any head; in ``loss(family, head)`` on samples the
+    loss reads the factor itself (``family.factored_nll``: O(d^2) per row, no factorization, the
+    exact gradient) and has ``nll``'s value on the same distribution.
     """
     family = check_family(family)
+    if factored:
+        if transforms:
+            raise TypeError(f"{family.name}: source_link(factored=True) takes no transforms")
+        if not family.provides("factored_source_parameters"):
+            raise TypeError(f"{family.name}: this family has no factored head")
+        return SourceLink(family, family.factored_source_parameters, factored=True)
     if transforms:
         return SourceLink(family, tuple(SourceParameter(name, fn) for name, fn in transforms.items()))
     return SourceLink(family, family.source_parameters)

@@ -29,9 +29,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from expfam._core.cross_entropy import as_target, broadcast_target, check_family
+from expfam._core.cross_entropy import as_target, broadcast_batch, broadcast_target, check_family
 from expfam._core.family import ExponentialFamily, as_float, checks_inputs
 from expfam._core.target import Target
+from expfam._training.heads import SourceLink
 
 Array = jax.Array
 
@@ -69,8 +70,7 @@ def loss(family: ExponentialFamily, link: Callable[[Array], Array] | None = None
             )
         target = as_target(family, targets) if isinstance(targets, tuple) else family.target(targets)
         if where is None:
-            eta, target = broadcast_target(family, family.check_natural(link_fn(outputs)), target)
-            value = family.cross_entropy_of(eta, target)
+            value = _evaluate(family, link_fn, outputs, target)
         else:
             value = _masked(family, link_fn, outputs, target, where)
         if weights is not None:
@@ -101,12 +101,28 @@ def _masked(
         return jnp.where(kept, a, jnp.asarray(fill, a.dtype))
 
     outputs = neutral(jnp.broadcast_to(outputs, batch + outputs.shape[-1:]), 0.0)
-    eta = family.check_natural(link(outputs))
     target = Target(
         neutral(target.chi, 0.0),
         neutral(target.elc, 0.0),
         target.sample,  # already inside the support (family.target replaces the rest)
-        neutral(target.natural, family.link(jnp.zeros(family.num_natural, eta.dtype))),
+        neutral(target.natural, family.link(jnp.zeros(family.num_natural, outputs.dtype))),
     )
-    value = family.cross_entropy_of(eta, target)
+    value = _evaluate(family, link, outputs, target)
     return jnp.where(keep, value, jnp.zeros((), value.dtype))
+
+
+def _evaluate(family: ExponentialFamily, link: Callable[[Array], Array], outputs: Array, target: Target) -> Array:
+    """The cross-entropy of the head's distribution against the target, over the broadcast batch:
+    ``family.cross_entropy_of`` on the natural parameters, or, for a factored head
+    (``source_link(family, factored=True)``) and a target that carries its sample,
+    ``family.factored_nll`` on the head's source parameters (the same value, without forming eta)."""
+    if not (isinstance(link, SourceLink) and link.factored and target.sample is not None):
+        eta, target = broadcast_target(family, family.check_natural(link(outputs)), target)
+        return family.cross_entropy_of(eta, target)
+    source = link.source(outputs)
+    batch = broadcast_batch(family, outputs=outputs.shape[:-1], targets=target.elc.shape)
+    head_ndim = outputs.ndim - 1
+    source = {name: jnp.broadcast_to(v, batch + v.shape[head_ndim:]) for name, v in source.items()}
+    sample = jnp.broadcast_to(target.sample, batch + target.sample.shape[target.elc.ndim :])
+    value = family.factored_nll(sample, **source)
+    return jnp.where(jnp.isneginf(jnp.broadcast_to(target.elc, batch)), jnp.inf, value)
