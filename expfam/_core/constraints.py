@@ -135,11 +135,12 @@ def positive_definite_from_raw(raw: Array) -> Array:
     return jnp.where(eye, scales[..., :, None], off_diagonal)
 
 
-def lower_cholesky_from_raw(raw: Array) -> Array:
-    """A lower-triangular matrix L (..., d, d) with positive diagonal from d (d + 1) / 2 outputs:
-    ``L_ii = positive(raw_i)`` from the first d outputs, the strict lower triangle from the rest
-    (``packing.unpack_lower``'s order). ``L L^T`` is positive definite in exact arithmetic; a head
-    that carries L (``MultivariateNormal``'s factored head) never forms the product, so no
-    rounding of it can leave the domain."""
+def cholesky_from_raw(raw: Array) -> Array:
+    """A Cholesky factor L (lower triangular, positive diagonal) in ``packing.pack_lower``'s layout
+    (..., d (d + 1) / 2) from as many outputs: ``L_ii = positive(raw_i)`` for the first d outputs,
+    the strict lower triangle as the rest (``L_ji`` for each i < j in the row order of the upper
+    triangle: column by column). ``L L^T`` is positive definite in exact arithmetic; a head that
+    carries L (``MultivariateNormal``'s factored head) never forms the product, so its rounding
+    cannot leave the domain."""
     dim = packing.dim_from_packed(raw.shape[-1])
-    return packing.unpack_lower(jnp.concatenate([positive(raw[..., :dim]), raw[..., dim:]], axis=-1))
+    return jnp.concatenate([positive(raw[..., :dim]), raw[..., dim:]], axis=-1)

@@ -90,12 +90,6 @@ def pack_lower(lower: Array) -> Array:
 def unpack_lower(packed: Array) -> Array:
     """The lower-triangular matrices (..., d, d) packed by ``pack_lower``."""
     dim = dim_from_packed(packed.shape[-1])
-    # Column j of L is contiguous in the packing (zeros, L_jj, then L_(j+1)j ... L_dj): slices and
-    # concatenations (no scatter), which XLA fuses into the consumer in both directions.
-    columns, start = [], dim
-    for j in range(dim):
-        below = packed[..., start : start + dim - 1 - j]
-        zeros = jnp.zeros(packed.shape[:-1] + (j,), packed.dtype)
-        columns.append(jnp.concatenate([zeros, packed[..., j : j + 1], below], axis=-1))
-        start += dim - 1 - j
-    return jnp.stack(columns, axis=-1)
+    rows, cols, _ = packed_indices(dim)
+    matrix = jnp.zeros(packed.shape[:-1] + (dim, dim), packed.dtype)
+    return matrix.at[..., cols, rows].set(packed)

@@ -126,27 +126,30 @@ class MultivariateNormal(ExponentialFamily):
     def natural_from_source(
         self, *, loc: Array, covariance: Array | None = None, precision_cholesky: Array | None = None
     ) -> Array:
-        """``eta`` from ``loc`` and either ``covariance`` or ``precision_cholesky`` (L with P = L L^T:
-        ``eta = (L (L^T mu), pack(-L L^T / 2))``, no factorization)."""
+        """``eta`` from ``loc`` and either ``covariance`` (d x d) or ``precision_cholesky``: the lower
+        Cholesky factor L of the precision ``P = L L^T`` packed by ``packing.pack_lower``
+        (d (d + 1) / 2 values, the factored head's parameter), ``eta = (L (L^T mu), pack(-L L^T / 2))``."""
         if (covariance is None) == (precision_cholesky is None):
             raise TypeError(f"{self.name}: give loc and exactly one of covariance, precision_cholesky")
         loc = jnp.asarray(loc)
-        matrix = jnp.asarray(covariance if precision_cholesky is None else precision_cholesky)
-        batch = jnp.broadcast_shapes(loc.shape[:-1], matrix.shape[:-2])
+        if precision_cholesky is not None:
+            lower = packing.unpack_lower(jnp.asarray(precision_cholesky))
+            batch = jnp.broadcast_shapes(loc.shape[:-1], lower.shape[:-2])
+            lower = jnp.broadcast_to(lower, batch + lower.shape[-2:])
+            upper = jnp.swapaxes(lower, -1, -2)
+            eta_1 = (lower @ (upper @ jnp.broadcast_to(loc, batch + loc.shape[-1:])[..., None]))[..., 0]
+            return jnp.concatenate([eta_1, packing.pack(-0.5 * (lower @ upper))], axis=-1)
+        covariance = jnp.asarray(covariance)
+        batch = jnp.broadcast_shapes(loc.shape[:-1], covariance.shape[:-2])
         loc = jnp.broadcast_to(loc, batch + loc.shape[-1:])
-        matrix = jnp.broadcast_to(matrix, batch + matrix.shape[-2:])
-        if precision_cholesky is None:
-            return self._natural_from_mean_covariance(loc, matrix)
-        lower = jnp.tril(matrix)
-        eta_1 = lower @ (jnp.swapaxes(lower, -1, -2) @ loc[..., None])
-        precision = lower @ jnp.swapaxes(lower, -1, -2)
-        return jnp.concatenate([eta_1[..., 0], packing.pack(-0.5 * precision)], axis=-1)
+        covariance = jnp.broadcast_to(covariance, batch + covariance.shape[-2:])
+        return self._natural_from_mean_covariance(loc, covariance)
 
     @property
     def factored_source_parameters(self) -> tuple[SourceParameter, ...]:
         return (
             SourceParameter("loc", constraints.identity, self.dim),
-            SourceParameter("precision_cholesky", constraints.lower_cholesky_from_raw, packing.packed_size(self.dim)),
+            SourceParameter("precision_cholesky", constraints.cholesky_from_raw, packing.packed_size(self.dim)),
         )
 
     def factored_nll(self, data: Array, **source: Array) -> Array:
@@ -155,9 +158,10 @@ class MultivariateNormal(ExponentialFamily):
         autodiff gradient is exact: ``-L w`` in mu and ``tril((x - mu) w^T) - diag(1 / L_ii)`` in L,
         ``w = L^T (x - mu)``. ``nll`` on ``natural_from_source(loc=mu, precision_cholesky=L)``
         refactors ``P`` and gets the same value up to rounding."""
-        lower = jnp.tril(source["precision_cholesky"])  # only the lower triangle is read
-        whitened = jnp.sum(lower * (data - source["loc"])[..., :, None], axis=-2)  # L^T (x - mu)
-        return 0.5 * jnp.sum(whitened * whitened, axis=-1) + self._half_log_det_covariance(lower)
+        packed = source["precision_cholesky"]
+        whitened = linalg.packed_lower_transpose_times(packed, data - source["loc"])  # L^T (x - mu)
+        log_det = jnp.sum(jnp.log(packed[..., : self.dim]), axis=-1)
+        return 0.5 * jnp.sum(whitened * whitened, axis=-1) - log_det + 0.5 * self.dim * math.log(2 * math.pi)
 
     def source_from_natural(self, eta: Array) -> dict[str, Array]:
         mean, covariance = self._mean_covariance(eta)
