@@ -983,7 +983,11 @@ _MULTINOMIAL = (
     "no stable entropy: g - eta . chi - E[log h] cancel terms of size n log n (an exact sum is over all compositions)"
 )
 _NB = "entropy = g - eta chi - E[log h]; E[log h] = (Malmsten trapezoid) - lgamma(r) cancels lgamma(r)"
-_MVN = "condition number: rounding eta alone moves Sigma = P^-1 by cond x eps (1e4 in float32, 1e8 in float64)"
+_MVN = (
+    "condition number: rounding eta alone moves Sigma = P^-1 by cond x eps (1e4 in float32, 1e8 in float64; "
+    "rounding the exact eta of the condition-1e8 point to float64 moves its log-prob by 4.2e-10); a head that "
+    "carries the precision's Cholesky factor reaches the targets (test_factored_mvn_against_mpmath)"
+)
 _LOC = "loc = eta_1 v at |loc| / scale = 1e6: rounding eta moves (x - loc) / scale by 1e6 eps"
 _VMF = "kappa_q A_p |mu_p - mu_q|^2 / 2 with mu from eta / kappa: eps-level in the unit vectors, times kappa"
 _WISHART = "no stable log-prob: log Gamma_d(n/2) against (n - d - 1)/2 log|X| cancel terms of size n log n"
@@ -1090,3 +1094,57 @@ def test_stable_values_keep_the_generic_derivatives(dtype, name):
         for ours, *generic in _derivatives(ref.family, eta_in, eta_q, jnp.asarray(x, dtype)).values():
             for other in generic:
                 _assert_same(ours, other, dtype, scale)
+
+
+# -- MultivariateNormal's factored head: the precision's Cholesky factor carried ------------------
+def _factored_point(loc: list[float], covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(loc, pack_lower(L), x)`` with ``L L^T = covariance^-1`` and x half a standard deviation
+    along each principal axis."""
+    values, vectors = np.linalg.eigh(covariance)
+    lower = np.linalg.cholesky(np.linalg.inv(covariance))
+    rows, cols = np.triu_indices(len(loc), 1)
+    packed = np.concatenate([np.diag(lower), lower[cols, rows]])
+    return np.asarray(loc), packed, np.asarray(loc) + vectors @ (0.5 * np.sqrt(values))
+
+
+#: Conditions of the covariance up to 1e12: the eta route's entries in LIMITS (the factorization of
+#: a rounded precision) do not apply to a head that carries the factor.
+FACTORED_POINTS = [
+    _factored_point([0.5, -1.0, 2.0], np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]])),
+    _factored_point([3.0, 0.0, -1.0], _rotated_covariance([1e4, 1.0, 1e-4])),
+    _factored_point([3.0, 0.0, -1.0], _rotated_covariance([1e6, 1.0, 1e-6])),
+    _factored_point([1e3, -2e3, 5e2], _rotated_covariance([1.0, 2.0, 0.5])),
+    _factored_point([0.0, 1e-3, 0.0], _rotated_covariance([1e-6, 1e-6, 1e-6])),
+]
+
+
+def _factored_nll_exact(loc: np.ndarray, packed: np.ndarray, x: np.ndarray) -> float:
+    """``|L^T (x - mu)|^2 / 2 - sum log L_ii + d/2 log(2 pi)`` at 50 digits from the float inputs."""
+    d = len(loc)
+    rows, cols = np.triu_indices(d, 1)
+    with mp.workdps(50):
+        lower = mp.matrix(d, d)
+        for i in range(d):
+            lower[i, i] = mpf(packed[i])
+        for k, (i, j) in enumerate(zip(rows, cols, strict=True)):
+            lower[j, i] = mpf(packed[d + k])
+        r = mp.matrix([mpf(a) - mpf(b) for a, b in zip(x, loc, strict=True)])
+        w = lower.T * r
+        value = mp.fsum(v * v for v in w) / 2 - mp.fsum(mp.log(lower[i, i]) for i in range(d))
+        return float(value + d * mp.log(2 * mp.pi) / 2)
+
+
+def test_factored_mvn_against_mpmath(dtype):
+    """``MultivariateNormal.factored_nll`` (what ``loss(family, source_link(family, factored=True))``
+    evaluates) at the targets, covariance conditions up to 1e12: float64 <= 1e-12; float32 within
+    10x the error of rounding the inputs (loc, L, x) to float32 (or 2e-6)."""
+    family = families.MultivariateNormal(3)
+    inputs = [tuple(a.astype(dtype) for a in point) for point in FACTORED_POINTS]
+    loc, packed, x = (jnp.asarray(np.stack(column)) for column in zip(*inputs, strict=True))
+    got = np.asarray(jax.jit(family.factored_nll)(x, loc=loc, precision_cholesky=packed), np.float64)
+    exact = np.array([_factored_nll_exact(*point) for point in FACTORED_POINTS])
+    rounded = np.array([_factored_nll_exact(*(a.astype(np.float64) for a in point)) for point in inputs])
+    scale = np.maximum(np.abs(exact), 1.0)
+    error, floor = np.abs(got - exact) / scale, np.abs(rounded - exact) / scale
+    tol = np.full_like(error, 1e-12) if dtype == "float64" else np.maximum(10 * floor, 2e-6)
+    assert np.all(error <= tol), (error, floor)

@@ -15,7 +15,7 @@ from hypothesis import strategies as hs
 
 import expfam
 from expfam import MultivariateNormal, MultivariateNormalDiag, MultivariateNormalUnit, Wishart
-from expfam._numerics import packing
+from expfam._numerics import linalg, packing
 
 
 def _symmetric(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -146,3 +146,84 @@ def test_wishart_finite_loss_and_gradient(log_condition: float, seed: int, log_d
             family = Wishart(3, df=2.0 + 10.0**log_df / 10.0)
             eta = family.natural_from_source(scale=jnp.asarray(_covariance(seed, 3, 10.0**log_condition)))
             assert_finite_loss_and_derivatives(family, eta, draws(family, eta, 2, seed))
+
+
+def _factored_inputs(d: int, dtype: str, n: int = 6) -> tuple[jax.Array, jax.Array]:
+    """Head outputs for ``source_link(MultivariateNormal(d), factored=True)`` and samples."""
+    rng = np.random.default_rng(d)
+    raw = rng.normal(0.0, 0.5, (n, d + packing.packed_size(d)))
+    return jnp.asarray(raw, dtype), jnp.asarray(rng.normal(0.0, 2.0, (n, d)), dtype)
+
+
+@jax.jit
+def _factored_routes(raw: jax.Array, x: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
+    """Value and gradient in the head's outputs of each route, factored head against eta."""
+    family = MultivariateNormal(x.shape[-1])
+    head = expfam.source_link(family, factored=True)
+    keep = jnp.arange(x.shape[0]) != 2
+    weights = jnp.linspace(0.5, 1.5, x.shape[0])
+    target = family.target(x)
+    routes = {
+        "nll(head(raw))": lambda r: expfam.nll(family, head(r), x),
+        "loss(head)": lambda r: expfam.loss(family, head)(r, x),
+        "loss(head, prepared)": lambda r: expfam.loss(family, head)(r, target),
+        "loss(head, (chi, elc))": lambda r: expfam.loss(family, head)(r, (target.chi, target.elc)),
+        "loss(head, where)": lambda r: expfam.loss(family, head)(r, x, where=keep) / keep,
+        "loss(head, weights)": lambda r: expfam.loss(family, head)(r, x, weights=weights) / weights,
+    }
+    return {
+        name: (f(raw), jax.grad(lambda r, f=f: jnp.sum(jnp.where(keep, f(r), 0.0)))(raw)) for name, f in routes.items()
+    }
+
+
+@pytest.mark.parametrize("d", [3])
+def test_factored_head_has_the_value_and_gradient_of_nll(d: int, dtype: str) -> None:
+    """One quantity, one value: the factored head's loss (the precision's Cholesky factor read
+    directly, no factorization) against ``nll`` on the natural parameters the same head gives
+    (which refactor ``P = L L^T``): equal up to that refactorization's rounding, every route."""
+    raw, x = _factored_inputs(d, dtype)
+    results = _factored_routes(raw, x)
+    value, grad = (np.asarray(a, np.float64) for a in results.pop("nll(head(raw))"))
+    eps = float(np.finfo(dtype).eps)
+    kept = np.arange(len(value)) != 2
+    for name, (other_value, other_grad) in results.items():
+        other_value, other_grad = np.asarray(other_value, np.float64), np.asarray(other_grad, np.float64)
+        np.testing.assert_allclose(other_value[kept], value[kept], rtol=64 * d * eps, atol=64 * d * eps, err_msg=name)
+        np.testing.assert_allclose(other_grad, grad, atol=64 * d * eps * max(np.max(np.abs(grad)), 1.0), err_msg=name)
+
+
+@pytest.mark.parametrize("d", [1, 5, 33])
+def test_packed_lower_transpose_times(d: int, x64: None) -> None:
+    """``L^T v`` from the packed factor (selection products up to d = 32, the dense L above) and
+    its gradient ``pack_lower(2 v w^T)`` for ``|w|^2``, against the dense product."""
+    rng = np.random.default_rng(d)
+    packed, v = rng.normal(size=(3, packing.packed_size(d))), rng.normal(size=(3, d))
+    lower = np.asarray(packing.unpack_lower(jnp.asarray(packed)))
+    product = jax.jit(jax.value_and_grad(lambda p, v: jnp.sum(linalg.packed_lower_transpose_times(p, v) ** 2)))
+    value, grad = product(jnp.asarray(packed), jnp.asarray(v))
+    w = np.einsum("nij,ni->nj", lower, v)
+    np.testing.assert_allclose(value, np.sum(w**2), rtol=1e-13)
+    np.testing.assert_allclose(grad, packing.pack_lower(jnp.asarray(2 * v[:, :, None] * w[:, None, :])), rtol=1e-12)
+
+
+def test_factored_head_parameters(x64: None) -> None:
+    """The head's source parameters: loc = raw_1, precision_cholesky = L packed, with
+    ``P = L L^T`` the inverse of the covariance ``source_from_natural`` reads back."""
+    family = MultivariateNormal(3)
+    head = expfam.source_link(family, factored=True)
+    raw, _ = _factored_inputs(3, "float64", 2)
+    source = head.source(raw)
+    np.testing.assert_array_equal(source["loc"], raw[:, :3])
+    lower = np.asarray(packing.unpack_lower(source["precision_cholesky"]))
+    assert np.all(np.diagonal(lower, axis1=-2, axis2=-1) > 0)
+    back = family.source_from_natural(head(raw))
+    np.testing.assert_allclose(back["loc"], raw[:, :3], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(np.linalg.inv(back["covariance"]), lower @ np.swapaxes(lower, -1, -2), rtol=1e-12)
+    with pytest.raises(TypeError, match="exactly one of"):
+        family.natural_from_source(loc=raw[:, :3])
+    with pytest.raises(TypeError, match="no factored head"):
+        expfam.source_link(expfam.Normal(), factored=True)
+    with pytest.raises(TypeError, match="takes no transforms"):
+        expfam.source_link(family, factored=True, loc=expfam.positive)
+    with pytest.raises(ValueError, match="needs outputs of shape"):
+        expfam.loss(family, head)(raw[:, :5], jnp.zeros((2, 3)))
