@@ -425,8 +425,9 @@ class ExponentialFamily:
         The derivatives are the generic exact ones (``g'(eta) - chi``, ``-eta``, ``-1``). The value
         comes from the value protocol where the target carries what it needs: the sample
         (``stable_nll``) or the natural parameters of a distribution (``stable_entropy`` plus
-        ``stable_kl``). An out-of-support target (``elc = -inf``) gives +inf. A speed path
-        overrides this method and is responsible for value and derivative.
+        ``stable_kl``). An out-of-support target (``elc = -inf``; for a sample target, where
+        ``target.inside`` is False) gives +inf. A speed path overrides this method and is
+        responsible for value and derivative.
         """
         if target.sample is not None and self.provides("stable_nll"):
             value = _stable_cross_entropy(self, "sample", eta, target.chi, target.elc, target.sample)
@@ -434,7 +435,7 @@ class ExponentialFamily:
             value = _stable_cross_entropy(self, "natural", eta, target.chi, target.elc, target.natural)
         else:
             value = self.log_normalizer(eta) - inner(target.chi, eta) - target.elc
-        return jnp.where(jnp.isneginf(target.elc), jnp.inf, value)
+        return jnp.where(outside(target), jnp.inf, value)
 
     def entropy_value(self, eta: Array) -> Array:
         """The entropy's value: ``stable_entropy`` where provided, else ``-eta . g' + g - E[log h]``."""
@@ -493,7 +494,7 @@ class ExponentialFamily:
         inside_event = inside.reshape(inside.shape + (1,) * len(support.event_shape))
         x_safe = jnp.where(inside_event, x, jnp.asarray(support.point, x.dtype))
         log_h = jnp.where(inside, self.log_carrier(x_safe), -jnp.inf)
-        return Target(self.sufficient_statistics(x_safe), log_h, sample=self.sample_data(x_safe))
+        return Target(self.sufficient_statistics(x_safe), log_h, sample=self.sample_data(x_safe), inside=inside)
 
     def distribution_target(self, eta_p: Any) -> Target:
         """A distribution p = q(. | eta_p) as a target: ``Target(g'(eta_p), E_p[log h], natural=eta_p)``."""
@@ -556,6 +557,12 @@ def inner(chi: Array, eta: Array) -> Array:
     for i in range(1, m):
         total = total + chi[..., i] * eta[..., i]
     return total
+
+
+def outside(target: Target) -> Array:
+    """Where the target is outside the support: ``~target.inside`` for a sample target (no need to
+    evaluate ``log h(x)`` for the value), else ``elc = -inf``."""
+    return jnp.isneginf(target.elc) if target.inside is None else ~target.inside
 
 
 def with_value(generic: Array, stable: Array) -> Array:

@@ -107,6 +107,7 @@ def _masked(
         neutral(target.elc, 0.0),
         target.sample,  # already inside the support (family.target replaces the rest)
         neutral(target.natural, family.link(jnp.zeros(family.num_natural, eta.dtype))),
+        neutral(target.inside, True),
     )
     value = family.cross_entropy_of(eta, target)
     return jnp.where(keep, value, jnp.zeros((), value.dtype))
