@@ -23,7 +23,6 @@ Targets enter through two named doors, never told apart by dtype or shape:
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
 import jax
@@ -86,7 +85,7 @@ def _log_normalizer_minus_inner_jvp(primals: tuple[Array, Array], tangents: tupl
     return value, jnp.sum((total * jnp.exp(log_q) - chi) * eta_dot - log_q * chi_dot, axis=-1)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+@jax.custom_jvp
 def log_normalizer_minus_label(eta: Array, labels: Array) -> Array:
     """``g(eta) - eta_y`` for integer labels y (inside ``0..K-1``), the label's logit gathered.
 
@@ -98,8 +97,8 @@ def log_normalizer_minus_label(eta: Array, labels: Array) -> Array:
 
 
 @log_normalizer_minus_label.defjvp
-def _log_normalizer_minus_label_jvp(labels: Array, primals: tuple[Array], tangents: tuple[Array]) -> tuple:
-    (eta,), (eta_dot,) = primals, tangents
+def _log_normalizer_minus_label_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple:
+    (eta, labels), (eta_dot, _) = primals, tangents
     shift = jnp.max(eta, axis=-1, keepdims=True)
     shift = jnp.where(jnp.isfinite(shift), shift, 0.0)
     e = jnp.exp(eta - shift)
