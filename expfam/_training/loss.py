@@ -86,8 +86,9 @@ def _masked(
     """The cross-entropy over the broadcast batch, 0 (with gradient 0) where ``where`` is False.
 
     Neutral values replace the dropped rows before any arithmetic (0 for the outputs, chi and
-    elc, the link of 0 for a distribution's eta; a target's sample is inside the support already), so that
-    padding (NaN, out-of-support targets) cannot reach the gradient through the masked branch.
+    elc, the link of 0 for a distribution's eta; a target's sample enters only the value, whose
+    derivative is the generic one, and the final select discards it), so that padding (NaN,
+    out-of-support targets) cannot reach the gradient through the masked branch.
     """
     batch_outputs = jnp.zeros(outputs.shape[:-1] + (family.num_natural,), outputs.dtype)
     _, target = broadcast_target(family, batch_outputs, target, where=jnp.shape(where))
@@ -105,7 +106,7 @@ def _masked(
     target = Target(
         neutral(target.chi, 0.0),
         neutral(target.elc, 0.0),
-        target.sample,  # already inside the support (family.target replaces the rest)
+        target.sample,  # read by the value only where the row is kept and inside the support
         neutral(target.natural, family.link(jnp.zeros(family.num_natural, eta.dtype))),
         neutral(target.inside, True),
     )
