@@ -98,14 +98,27 @@ def _expfam(
         eta = prepared(d)[0]
         return eta, jnp.asarray(d[x_key]) if d[x_key].dtype.kind == "i" else jnp.asarray(d[x_key], F32)
 
+    def masked(d: Data) -> tuple[Any, ...]:
+        eta, x = raw(d)
+        n = eta.shape[0]
+        return eta, x, jnp.ones(n, F32), jnp.ones(n, bool)
+
+    per_example = expfam.loss(family, lambda r: r)
+    # The route users take first (samples), then loss() with weights and where, then the prepared target.
     return [
+        Impl("expfam", "nll(x)", raw, lambda e, x: _mean(expfam.nll(family, e, x))),
+        Impl(
+            "expfam",
+            "loss()(eta, x, weights, where)",
+            masked,
+            lambda e, x, w, m: _mean(per_example(e, x, weights=w, where=m)),
+        ),
         Impl(
             "expfam",
             "cross_entropy, prepared target",
             prepared,
             lambda e, t: _mean(expfam.cross_entropy(family, e, t)),
         ),
-        Impl("expfam", "nll(x)", raw, lambda e, x: _mean(expfam.nll(family, e, x))),
     ]
 
 
@@ -118,7 +131,11 @@ def _hand_select(prepare: Callable[[Data], tuple[Any, ...]], g: Callable[[jax.Ar
         inner = sum(chi[:, i] * eta[:, i] for i in range(eta.shape[-1]))
         return _mean(jnp.where(jnp.isneginf(elc), jnp.inf, g(eta) - inner - elc))
 
-    return Impl("hand", "g(eta) - chi . eta - elc, support select", prepare, loss)
+    def inputs(d: Data) -> tuple[Any, ...]:
+        eta, *rest = prepare(d)
+        return (eta, rest[0].chi, rest[0].elc) if isinstance(rest[0], expfam.Target) else (eta, *rest)
+
+    return Impl("hand", "g(eta) - chi . eta - elc, support select", inputs, loss)
 
 
 def _read_only(prepare: Callable[[Data], tuple[Any, ...]]) -> Impl:
@@ -140,7 +157,7 @@ def _bernoulli() -> Workload:
     impls = [
         *_expfam(fam, lambda d: {"probability": special.expit(d["logit"])}, "y"),
         _hand_select(
-            _expfam(fam, lambda d: {"probability": special.expit(d["logit"])}, "y")[0].prepare,
+            _expfam(fam, lambda d: {"probability": special.expit(d["logit"])}, "y")[-1].prepare,
             lambda e: jnp.maximum(e[:, 0], 0) + jnp.log1p(jnp.exp(-jnp.abs(e[:, 0]))),
         ),
         Impl("hand", "softplus(z) - y z", zy, lambda z, y: _mean(jax.nn.softplus(z) - y * z)),
@@ -206,12 +223,12 @@ def _normal() -> Workload:
         *_expfam(fam, lambda d: {"loc": d["loc"], "scale": d["scale"]}, "x"),
         Impl("hand", "natural eta, x", natural, hand_natural),
         _hand_select(
-            _expfam(fam, lambda d: {"loc": d["loc"], "scale": d["scale"]}, "x")[0].prepare,
+            _expfam(fam, lambda d: {"loc": d["loc"], "scale": d["scale"]}, "x")[-1].prepare,
             lambda e: -0.25 * e[:, 0] * e[:, 0] / e[:, 1] - 0.5 * jnp.log(-2.0 * e[:, 1]),
         ),
         Impl("hand", "natural eta, (x, x^2)", prepared, hand_prepared),
         Impl("hand", "loc, scale, x", loc_scale, hand_loc_scale),
-        _read_only(lambda d: _expfam(fam, lambda d: {"loc": d["loc"], "scale": d["scale"]}, "x")[0].prepare(d)),
+        _read_only(lambda d: _expfam(fam, lambda d: {"loc": d["loc"], "scale": d["scale"]}, "x")[-1].prepare(d)),
         *_peer("tfp", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(tfd.Normal(*p).log_prob(x))),
         *_peer("distrax", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(dx.Normal(*p).log_prob(x))),
         *_peer("numpyro", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(npd.Normal(*p).log_prob(x))),
@@ -352,10 +369,29 @@ def _categorical_labels() -> Workload:
 
 def _categorical_soft() -> Workload:
     fam = expfam.Categorical(1000)
+    per_example = expfam.loss(fam)
     tfd, dx, ox = (MODULES[k] for k in ("tfp", "distrax", "optax"))
     zt = lambda d: f32(d["logits"], d["soft"])  # noqa: E731
     impls = [
-        Impl("expfam", "cross_entropy, soft target", zt, lambda z, t: _mean(expfam.cross_entropy(fam, z, t))),
+        # The route users take first: the probability vectors through loss() (checked, every call).
+        Impl(
+            "expfam",
+            "loss()(logits, probabilities_target(p))",
+            zt,
+            lambda z, t: _mean(per_example(z, fam.probabilities_target(t))),
+        ),
+        Impl(
+            "expfam",
+            "loss()(logits, probabilities_target(p), weights, where)",
+            lambda d: (*zt(d), jnp.ones(d["logits"].shape[0], F32), jnp.ones(d["logits"].shape[0], bool)),
+            lambda z, t, w, m: _mean(per_example(z, fam.probabilities_target(t), weights=w, where=m)),
+        ),
+        Impl(
+            "expfam",
+            "cross_entropy, prepared target",
+            lambda d: (jnp.asarray(d["logits"], F32), fam.probabilities_target(jnp.asarray(d["soft"], F32))),
+            lambda z, t: _mean(expfam.cross_entropy(fam, z, t)),
+        ),
         Impl("hand", "logsumexp(z) - t . z", zt, lambda z, t: _mean(jax.nn.logsumexp(z, -1) - jnp.sum(t * z, -1))),
         Impl("hand", "-t . log_softmax(z)", zt, lambda z, t: -_mean(jnp.sum(t * jax.nn.log_softmax(z), -1))),
         _read_only(zt),

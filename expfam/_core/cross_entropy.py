@@ -95,7 +95,11 @@ def broadcast_target(
     m = eta.shape[-1]
     event_ndim = target.sample.ndim - target.chi.ndim + 1 if target.sample is not None else 0
     return jnp.broadcast_to(eta, batch + (m,)), Target(
-        widen(target.chi, 1), widen(target.elc, 0), widen(target.sample, event_ndim), widen(target.natural, 1)
+        widen(target.chi, 1),
+        widen(target.elc, 0),
+        widen(target.sample, event_ndim),
+        widen(target.natural, 1),
+        widen(target.inside, 0),
     )
 
 

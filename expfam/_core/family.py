@@ -441,8 +441,9 @@ class ExponentialFamily:
         The derivatives are the generic exact ones (``g'(eta) - chi``, ``-eta``, ``-1``). The value
         comes from the value protocol where the target carries what it needs: the sample
         (``stable_nll``) or the natural parameters of a distribution (``stable_entropy`` plus
-        ``stable_kl``). An out-of-support target (``elc = -inf``) gives +inf. A speed path
-        overrides this method and is responsible for value and derivative.
+        ``stable_kl``). An out-of-support target (``elc = -inf``; for a sample target, where
+        ``target.inside`` is False) gives +inf. A speed path overrides this method and is
+        responsible for value and derivative.
         """
         if target.sample is not None and self.provides("stable_nll"):
             value = _stable_cross_entropy(self, "sample", eta, target.chi, target.elc, target.sample)
@@ -450,7 +451,7 @@ class ExponentialFamily:
             value = _stable_cross_entropy(self, "natural", eta, target.chi, target.elc, target.natural)
         else:
             value = self.log_normalizer(eta) - inner(target.chi, eta) - target.elc
-        return jnp.where(jnp.isneginf(target.elc), jnp.inf, value)
+        return jnp.where(outside(target), jnp.inf, value)
 
     def entropy_value(self, eta: Array) -> Array:
         """The entropy's value: ``stable_entropy`` where provided, else ``-eta . g' + g - E[log h]``."""
@@ -497,10 +498,14 @@ class ExponentialFamily:
     def target(self, x: Any) -> Target:
         """A sample as a cross-entropy target: ``Target(T(x), log h(x), sample=sample_data(x))``.
 
-        Outside the support the target is ``(T(point), -inf, point)`` with ``point`` the
-        support's safe point, so the loss is +inf (log-probability -inf) and never NaN. Supports
-        defined within a tolerance judge x at the precision it was given in (a bf16 sample at
-        bf16's, before it is computed in float32).
+        Outside the support the target is ``(T(point), -inf)`` with ``point`` the support's
+        safe point and ``inside`` False, so the loss is +inf (log-probability -inf) and its
+        gradient finite: the derivatives read only ``T`` and ``log h``. ``sample`` keeps
+        ``sample_data(x)`` of the sample as given: the value reads it only inside the support
+        (the select on ``inside`` discards the rest), and feeding the safe point's select into
+        the cancellation-free value made XLA:CPU's value-and-gradient programs up to 1.9x slower
+        (Dirichlet, bench/results/losses_cpu.md). Supports defined within a tolerance judge x at
+        the precision it was given in (a bf16 sample at bf16's, before it is computed in float32).
         """
         precision = _given_precision(x)
         x = self.check_sample(x)
@@ -509,7 +514,7 @@ class ExponentialFamily:
         inside_event = inside.reshape(inside.shape + (1,) * len(support.event_shape))
         x_safe = jnp.where(inside_event, x, jnp.asarray(support.point, x.dtype))
         log_h = jnp.where(inside, self.log_carrier(x_safe), -jnp.inf)
-        return Target(self.sufficient_statistics(x_safe), log_h, sample=self.sample_data(x_safe))
+        return Target(self.sufficient_statistics(x_safe), log_h, sample=self.sample_data(x), inside=inside)
 
     def distribution_target(self, eta_p: Any) -> Target:
         """A distribution p = q(. | eta_p) as a target: ``Target(g'(eta_p), E_p[log h], natural=eta_p)``."""
@@ -574,6 +579,12 @@ def inner(chi: Array, eta: Array) -> Array:
     return total
 
 
+def outside(target: Target) -> Array:
+    """Where the target is outside the support: ``~target.inside`` for a sample target (no need to
+    evaluate ``log h(x)`` for the value), else ``elc = -inf``."""
+    return jnp.isneginf(target.elc) if target.inside is None else ~target.inside
+
+
 def with_value(generic: Array, stable: Array) -> Array:
     """``generic``'s derivatives with ``stable``'s value (where both are finite).
 
@@ -616,7 +627,7 @@ def _stable_cross_entropy_jvp(
 ) -> tuple[Array, Array]:
     (eta, chi, elc, data), (eta_dot, chi_dot, elc_dot, _) = primals, tangents
     value = _stable_cross_entropy(family, kind, eta, chi, elc, data)
-    return value, inner(family.expectation(eta) - chi, eta_dot) - inner(eta, chi_dot) - elc_dot
+    return value, inner(family.expectation(eta), eta_dot) - inner(chi, eta_dot) - inner(eta, chi_dot) - elc_dot
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))

@@ -20,14 +20,18 @@ class Target(NamedTuple):
     * ``natural``: eta_p of a member of the family (``family.distribution_target``), for
       ``stable_entropy + stable_kl``.
 
-    Without them the value is the plain ``-chi . eta + g(eta) - elc``. A NamedTuple, hence a
-    pytree: it passes through ``jit``, ``vmap`` and data loaders.
+    Without them the value is the plain ``-chi . eta + g(eta) - elc``. A sample target also
+    carries ``inside``, whether each x lies in the support (the loss is +inf where it does not,
+    where ``elc = -inf``): the value reads that mask instead of ``elc``, so that ``log h(x)`` is
+    evaluated only when a derivative in x needs it. A NamedTuple, hence a pytree: it passes
+    through ``jit``, ``vmap`` and data loaders.
     """
 
     chi: Array
     elc: Array
     sample: Array | None = None
     natural: Array | None = None
+    inside: Array | None = None
 
     @classmethod
     def from_samples(cls, family: Any, x: Any) -> Target:

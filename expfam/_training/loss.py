@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from expfam._core.cross_entropy import as_target, broadcast_batch, broadcast_target, check_family
-from expfam._core.family import ExponentialFamily, as_float, checks_inputs
+from expfam._core.family import ExponentialFamily, as_float, checks_inputs, outside
 from expfam._core.target import Target
 from expfam._training.heads import SourceLink
 
@@ -86,8 +86,9 @@ def _masked(
     """The cross-entropy over the broadcast batch, 0 (with gradient 0) where ``where`` is False.
 
     Neutral values replace the dropped rows before any arithmetic (0 for the outputs, chi and
-    elc, the link of 0 for a distribution's eta; a target's sample is inside the support already), so that
-    padding (NaN, out-of-support targets) cannot reach the gradient through the masked branch.
+    elc, the link of 0 for a distribution's eta; a target's sample enters only the value, whose
+    derivative is the generic one, and the final select discards it), so that padding (NaN,
+    out-of-support targets) cannot reach the gradient through the masked branch.
     """
     batch_outputs = jnp.zeros(outputs.shape[:-1] + (family.num_natural,), outputs.dtype)
     _, target = broadcast_target(family, batch_outputs, target, where=jnp.shape(where))
@@ -104,8 +105,9 @@ def _masked(
     target = Target(
         neutral(target.chi, 0.0),
         neutral(target.elc, 0.0),
-        target.sample,  # already inside the support (family.target replaces the rest)
+        target.sample,  # read by the value only where the row is kept and inside the support
         neutral(target.natural, family.link(jnp.zeros(family.num_natural, outputs.dtype))),
+        neutral(target.inside, True),
     )
     value = _evaluate(family, link, outputs, target)
     return jnp.where(keep, value, jnp.zeros((), value.dtype))
@@ -123,6 +125,11 @@ def _evaluate(family: ExponentialFamily, link: Callable[[Array], Array], outputs
     batch = broadcast_batch(family, outputs=outputs.shape[:-1], targets=target.elc.shape)
     head_ndim = outputs.ndim - 1
     source = {name: jnp.broadcast_to(v, batch + v.shape[head_ndim:]) for name, v in source.items()}
-    sample = jnp.broadcast_to(target.sample, batch + target.sample.shape[target.elc.ndim :])
+    event = target.sample.shape[target.elc.ndim :]
+    off = jnp.broadcast_to(outside(target), batch)
+    # Plain autodiff reads the sample: outside the support it is replaced by the safe point.
+    sample = jnp.broadcast_to(target.sample, batch + event)
+    point = jnp.broadcast_to(jnp.asarray(family.support.point, sample.dtype), sample.shape)
+    sample = jnp.where(off.reshape(batch + (1,) * len(event)), point, sample)
     value = family.factored_nll(sample, **source)
-    return jnp.where(jnp.isneginf(jnp.broadcast_to(target.elc, batch)), jnp.inf, value)
+    return jnp.where(off, jnp.inf, value)

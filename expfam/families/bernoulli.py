@@ -22,8 +22,11 @@ from expfam._numerics import special
 def _probability(logit: Array) -> Array:
     """``sigmoid(logit)``, whose derivative is ``sigmoid(logit) sigmoid(-logit)``: autodiff's
     ``s (1 - s)`` rounds ``1 - s`` to 0 for logits above 17 (float32), which made the Hessian
-    of the loss 0 there instead of the Fisher information."""
-    return jax.nn.sigmoid(logit)
+    of the loss 0 there instead of the Fisher information. Written with ``e = exp(-|logit|)`` as
+    ``1 / (1 + e)`` or ``e / (1 + e)``: the loss evaluates the same ``e``, so a value and gradient
+    evaluate one exponential per row."""
+    e = jnp.exp(-jnp.abs(logit))
+    return jnp.where(logit >= 0, 1.0, e) / (1.0 + e)
 
 
 _probability.defjvps(lambda tangent, _, logit: tangent * jax.nn.sigmoid(logit) * jax.nn.sigmoid(-logit))
@@ -108,8 +111,11 @@ class Bernoulli(ExponentialFamily):
         return jnp.log(chi) - jnp.log1p(-chi)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
-        """``softplus((1 - 2x) eta)``: ``softplus(-eta)`` for x = 1 without ``softplus(eta) - eta``."""
-        return jax.nn.softplus((1.0 - 2.0 * x) * eta[..., 0])
+        """``softplus((1 - 2x) eta)``: ``softplus(-eta)`` for x = 1 without ``softplus(eta) - eta``,
+        written as ``max((1 - 2x) eta, 0) + log1p(exp(-|eta|))`` (``|(1 - 2x) eta| = |eta|`` for
+        x in {0, 1}): the exponential is the one the gradient's ``sigmoid(eta)`` reads."""
+        z = eta[..., 0]
+        return jnp.maximum((1.0 - 2.0 * x) * z, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(z)))
 
     def stable_entropy(self, eta: Array) -> Array:
         """``p softplus(-eta) + (1 - p) softplus(eta)``: two non-negative terms."""

@@ -85,6 +85,30 @@ def _log_normalizer_minus_inner_jvp(primals: tuple[Array, Array], tangents: tupl
     return value, jnp.sum((total * jnp.exp(log_q) - chi) * eta_dot - log_q * chi_dot, axis=-1)
 
 
+@jax.custom_jvp
+def log_normalizer_minus_label(eta: Array, labels: Array) -> Array:
+    """``g(eta) - eta_y`` for integer labels y (inside ``0..K-1``), the label's logit gathered.
+
+    Its derivative ``softmax(eta) - onehot(y)`` (custom JVP) reuses the value's ``exp(eta - max)``:
+    one pass of exponentials over the N x K logits for value and gradient, where the log-normalizer's
+    own derivative would evaluate the softmax again.
+    """
+    return _logsumexp(eta)[..., 0] - jnp.take_along_axis(eta, labels[..., None], axis=-1)[..., 0]
+
+
+@log_normalizer_minus_label.defjvp
+def _log_normalizer_minus_label_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple:
+    (eta, labels), (eta_dot, _) = primals, tangents
+    shift = jnp.max(eta, axis=-1, keepdims=True)
+    shift = jnp.where(jnp.isfinite(shift), shift, 0.0)
+    e = jnp.exp(eta - shift)
+    total = jnp.sum(e, axis=-1, keepdims=True)
+    gathered = jnp.take_along_axis(eta, labels[..., None], axis=-1)[..., 0]
+    value = (shift + jnp.log(total))[..., 0] - gathered
+    label_dot = jnp.take_along_axis(eta_dot, labels[..., None], axis=-1)[..., 0]
+    return value, jnp.sum(e * eta_dot, axis=-1) / total[..., 0] - label_dot
+
+
 @dataclasses.dataclass(frozen=True)
 class LabelsOrProbabilities(supports.Support):
     """Probability vectors of length ``num_classes`` (non-negative, summing to 1 within ``sqrt(eps)``
@@ -110,7 +134,8 @@ class LabelsOrProbabilities(supports.Support):
 
     def contains(self, x: Array, precision: object = None) -> Array:
         tolerance = jnp.sqrt(jnp.finfo(x.dtype if precision is None else precision).eps)
-        return jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
+        # min >= 0 rather than all(x >= 0): a float reduction that XLA:CPU fuses (NaN fails both).
+        return (jnp.min(x, axis=-1) >= 0) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,9 +247,10 @@ class Categorical(ExponentialFamily):
             raise ValueError(
                 f"{self.name}: probability vectors must have shape (..., {self.num_classes}), got shape {p.shape}"
             )
+        # p is kept as given (no safe point substituted: that select would write a copy of p); a row
+        # outside the support has loss +inf through elc, and loss(where=...) neutralizes padding.
         inside = self.support.contains(p, precision)
-        safe = jnp.where(inside[..., None], p, jnp.asarray(self.support.point, p.dtype))
-        return Target(safe, jnp.where(inside, 0.0, -jnp.inf).astype(p.dtype))
+        return Target(p, jnp.where(inside, 0.0, -jnp.inf).astype(p.dtype))
 
     def target(self, x: Any) -> Target:
         """Integer class labels (shape ``batch``) as one-hot targets (+inf loss outside ``0..K-1``)."""
@@ -240,7 +266,7 @@ class Categorical(ExponentialFamily):
         if target.natural is not None:
             return super().cross_entropy_of(eta, target)
         if target.sample is not None:
-            value = self.log_normalizer(eta) - jnp.take_along_axis(eta, target.sample[..., None], axis=-1)[..., 0]
+            value = log_normalizer_minus_label(eta, target.sample)
         else:
             value = log_normalizer_minus_inner(eta, target.chi)
         return jnp.where(jnp.isneginf(target.elc), jnp.inf, value - target.elc)
