@@ -320,7 +320,13 @@ def _dirichlet_entropy(a: list[MP]) -> MP:
     return log_b + (total - len(a)) * mp.digamma(total) - mp.fsum((v - 1) * mp.digamma(v) for v in a)
 
 
-def _dirichlet(k: int, points: list[tuple[list[float], list[float]]]) -> Reference:
+def _dirichlet_near(e: list[float]) -> list[float]:
+    return [v * 1.2 + 0.1 * min(v, 1.0) * i for i, v in enumerate(e)]
+
+
+def _dirichlet(
+    k: int, points: list[tuple[list[float], list[float]]], near: Callable[[list[float]], list[float]] = _dirichlet_near
+) -> Reference:
     return Reference(
         families.Dirichlet(k),
         g=lambda e: mp.fsum(mp.loggamma(v) for v in e) - mp.loggamma(mp.fsum(e)),
@@ -329,7 +335,7 @@ def _dirichlet(k: int, points: list[tuple[list[float], list[float]]]) -> Referen
         stats=lambda x: [mp.log(v) for v in mpv(x)],
         log_h=lambda x: -mp.fsum(mp.log(v) for v in mpv(x)),
         points=points,
-        near=lambda e: [v * 1.2 + 0.1 * min(v, 1.0) * i for i, v in enumerate(e)],
+        near=near,
     )
 
 
@@ -641,6 +647,16 @@ REFERENCES.update(
                 ([1e4, 2e4, 1e6], [2.0**-7, 2.0**-6, 1 - 3 * 2.0**-7]),
                 ([1e-4, 1.0, 1e6], [2.0**-20, 2.0**-10, 1 - 2.0**-20 - 2.0**-10]),
             ],
+        ),
+        # q a 0.1% change of p at large concentrations: KL of order one from terms of size a0
+        "Dirichlet(near)": _dirichlet(
+            3,
+            [
+                ([1e3, 1e3, 1e3], [0.34, 0.33, 0.33]),
+                ([1e6, 1e6, 2e6], [0.25, 0.25, 0.5]),
+                ([1e4, 2e4, 1e6], [2.0**-7, 2.0**-6, 1 - 3 * 2.0**-7]),
+            ],
+            near=lambda e: [v * (1 + 1e-3 * (1 - i)) for i, v in enumerate(e)],
         ),
         "InverseGamma": Reference(
             families.InverseGamma(),
