@@ -333,6 +333,8 @@ class Dirichlet(ExponentialFamily):
     * source head ``source_link(Dirichlet(K))``: ``concentration = positive(raw)`` (the same map)
     """
 
+    repeated_sample_has_no_fit = True
+
     differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     num_classes: int
     catalogue = (

@@ -71,6 +71,8 @@ class MultivariateNormal(ExponentialFamily):
       ``covariance = positive_definite_from_raw(raw_2)`` (d (d + 1) / 2 outputs)
     """
 
+    repeated_sample_has_no_fit = True
+
     dim: int
     catalogue = (
         (
