@@ -79,29 +79,80 @@ class NegativeBinomialBase(LogProbability):
     def log_carrier(self, x: Array) -> Array:
         return -jnp.log(x + self.r) - special.lbeta(jnp.full_like(x, self.r), x + 1.0)
 
-    def expected_log_carrier(self, eta: Array) -> Array:
+    def _nodes(self, mean: Array) -> tuple[Array, Array]:
+        """Trapezoid nodes ``t = e^s`` of the integrals over s (module docstring) and the step in s.
+
+        The nodes lie on a grid of 2^-GRID_BITS: low and the step are multiples of it, so every node
+        low + i step is exact (in float32 a node s ~ -45 would otherwise carry an error of 45 eps,
+        a non-uniform step that the trapezoid rule turns into errors of 1e-6).
+        """
         r = self.r
-        log_p = eta[..., 0]
-        p, q = jnp.exp(log_p), -jnp.expm1(log_p)
-        mean = r / jnp.expm1(-log_p)
-        # Nodes on a grid of 2^-GRID_BITS: low and the step are multiples of it, so every node
-        # low + i step is exact (in float32 a node s ~ -45 would otherwise carry an error of
-        # 45 eps, a non-uniform step that the trapezoid rule turns into errors of 1e-6).
         grid = 2.0**_GRID_BITS
         low = jnp.floor((-jnp.log(mean + r + 1.0) - _TAIL_DECADES) * grid) / grid
         high = math.log(_T_MAX / min(r, 1.0))
         step = jnp.ceil((high - low) / (NODES - 1) * grid) / grid
-        index = jnp.arange(NODES, dtype=eta.dtype).reshape((1,) * log_p.ndim + (NODES,))
-        s = jax.lax.stop_gradient(low[..., None] + step[..., None] * index)
-        t = jnp.exp(s)
-        log_generating = -r * jnp.log1p(p[..., None] * -jnp.expm1(-t) / q[..., None])
-        # e^-t expm1((1 - r) t) = e^(-r t) - e^-t, in the form without cancellation or overflow.
-        growth = (1.0 - r) * t
+        index = jnp.arange(NODES, dtype=mean.dtype).reshape((1,) * mean.ndim + (NODES,))
+        return jnp.exp(jax.lax.stop_gradient(low[..., None] + step[..., None] * index)), step
+
+    def _carrier_kernel(self, t: Array) -> Array:
+        """``D(t) = (e^-t - e^(-r t)) / (1 - e^-t)``, without cancellation or overflow."""
+        growth = (1.0 - self.r) * t
+        # e^-t expm1((1 - r) t) = e^(-r t) - e^-t
         difference = jnp.where(
-            growth < 1.0, jnp.exp(-t) * jnp.expm1(jnp.minimum(growth, 1.0)), jnp.exp(-r * t) - jnp.exp(-t)
+            growth < 1.0, jnp.exp(-t) * jnp.expm1(jnp.minimum(growth, 1.0)), jnp.exp(-self.r * t) - jnp.exp(-t)
         )
-        integrand = difference / jnp.expm1(-t) * -jnp.expm1(log_generating)
+        return difference / jnp.expm1(-t)
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        log_p = eta[..., 0]
+        p, q = jnp.exp(log_p), -jnp.expm1(log_p)
+        t, step = self._nodes(self.r / jnp.expm1(-log_p))
+        log_generating = -self.r * jnp.log1p(p[..., None] * -jnp.expm1(-t) / q[..., None])
+        integrand = self._carrier_kernel(t) * -jnp.expm1(log_generating)
         return step * (jnp.sum(integrand, axis=-1) - 0.5 * (integrand[..., 0] + integrand[..., -1]))
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``H = -L - E[R]`` without the terms of size ``r log(1 + mean / r)`` that
+        ``g - eta . mean - E[log h]`` subtracts.
+
+        With ``Phi(x) = lgamma(x + r) - lgamma(r) - lgamma(x + 1) = int D(t) (1 - e^(-x t)) dt / t``
+        and m the mean, ``log q(x) = Phi(x) + x log p + r log(1 - p)`` splits into
+        ``L = Phi(m) + m log p + r log(1 - p)`` and ``R(x) = Phi(x) - Phi(m) - (x - m) Phi'(m)``
+        (the linear term has expectation 0). By Stirling's form (remainder delta)
+        ``L = 1 - m log1p(1/m) + 1/2 log((1 - p) / (m + 1)) - 1/2 log(2 pi) + delta(m + r)
+        - delta(r) - delta(m + 1)``, and
+        ``E[R] = int D(t) (e^(-m t) - P(t)) dt / t = -int D(t) e^(-m t) expm1(E(t)) dt / t`` with
+        ``E = log P + m t = r [c expm1mx(-t) - log1pmx(c (1 - e^-t))] >= 0``, ``c = p / (1 - p)``:
+        only terms of the entropy's size remain. Same trapezoid nodes as ``expected_log_carrier``.
+        """
+        r = self.r
+        log_p = eta[..., 0]
+        mean = r / jnp.expm1(-log_p)
+        c = mean / r
+        t, step = self._nodes(mean)
+        cu = c[..., None] * -jnp.expm1(-t)
+        growth = r * (c[..., None] * special.expm1mx(-t) - special.log1pmx(cu))
+        mean_t = mean[..., None] * t
+        # e^(-m t) expm1(E) = P - e^(-m t): the product where E is small, the difference (P from
+        # its own logarithm, not from E - m t, which cancels) where it is large.
+        gap = jnp.where(
+            growth < 1.0,
+            jnp.exp(-mean_t) * jnp.expm1(jnp.minimum(growth, 1.0)),
+            jnp.exp(-r * jnp.log1p(cu)) - jnp.exp(-mean_t),
+        )
+        integrand = -self._carrier_kernel(t) * gap
+        expected_remainder = step * (jnp.sum(integrand, axis=-1) - 0.5 * (integrand[..., 0] + integrand[..., -1]))
+        delta = special.stirling_remainder
+        at_mean = (
+            1.0
+            - mean * jnp.log1p(1.0 / mean)
+            + 0.5 * (special.log1mexp(log_p) - jnp.log1p(mean))
+            - special.HALF_LOG_TWO_PI
+            + delta(mean + r)
+            - delta(jnp.full_like(mean, r))
+            - delta(mean + 1.0)
+        )
+        return -at_mean - expected_remainder
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = I_{1-p}(r, k + 1)`` for ``k = floor(x) >= 0``, the regularized incomplete beta
