@@ -82,3 +82,51 @@ def test_constant_head_starts_at_the_fit(family, source):
         fitted = family.expectation(expfam.fit(family, xs))
         assert_close(family.expectation(link(b)), fitted, "float32", loose=5)
         assert bool(jnp.all(jnp.isfinite(output_scale) & (output_scale > 0)))
+
+
+#: Families whose members concentrate at any point of the support (a shape, precision or
+#: concentration without bound): n copies of one sample have no maximum-likelihood estimate.
+NO_FIT_FOR_A_REPEATED_SAMPLE = {
+    "Normal", "LogNormal", "Gamma", "InverseGamma", "InverseGaussian", "Beta", "BetaPrime", "Dirichlet",
+    "VonMises", "VonMisesFisher", "MultivariateNormal", "MultivariateNormalDiag",
+}  # fmt: skip
+
+
+def _fit_or_error(family, x, weights=None):
+    """The eager fit, or None where it raises the estimate-does-not-exist ValueError."""
+    try:
+        return expfam.fit(family, x, weights)
+    except ValueError as error:
+        if "does not exist" not in str(error):
+            raise
+        return None
+
+
+@pytest.mark.slow  # a compilation of fit per family (~4 s each on a loaded machine)
+@pytest.mark.parametrize(("family", "source"), FIRST_EXAMPLE, ids=[f.name for f, _ in FIRST_EXAMPLE])
+def test_fit_of_a_repeated_sample(family, source):
+    """Copies of one draw (and one draw among others of weight 0): where no estimate exists, a
+    ValueError eagerly and NaN under jit (not a huge finite eta from rounding the boundary point);
+    elsewhere eager equals jit."""
+    eta = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
+    x = draws(family, eta, 4)
+    same = jnp.stack([x[1]] * 5)
+    masked = jnp.concatenate([x[:1], same[:2], x[2:]])
+    weights = jnp.asarray([0.0, 2.0, 1.0] + [0.0] * (len(x) - 2))
+    fit = jax.jit(expfam.fit, static_argnums=0)
+    for data, w in ((same, None), (masked, weights)):
+        eager, compiled = _fit_or_error(family, data, w), fit(family, data, w)
+        if type(family).__name__ in NO_FIT_FOR_A_REPEATED_SAMPLE:
+            assert eager is None
+        if eager is None:
+            assert bool(jnp.all(jnp.isnan(compiled))), compiled
+        else:
+            assert_close(compiled, eager, "float32")
+
+
+@pytest.mark.parametrize("value", [0.1, 1e4 + 0.3, -7.77])
+def test_normal_fit_of_equal_samples_is_nan_under_jit(value):
+    x = jnp.full(7, value, jnp.float32)
+    assert bool(jnp.all(jnp.isnan(jax.jit(expfam.fit, static_argnums=0)(expfam.Normal(), x))))
+    with pytest.raises(ValueError, match="does not exist"):
+        expfam.fit(expfam.Normal(), x)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import jax.test_util
 import mpmath as mp
 import numpy as np
 import pytest
@@ -241,3 +242,15 @@ def test_log1p_float64(x64):
     exact = reference(mp.log1p, x)
     # (XLA's float64 log1p in jax 0.10 is off by up to ~110 ulps on (-0.5, -0.1); fixed in jax 0.12)
     assert relative_error(special.log1p(jnp.asarray(x)), exact).max() <= 2 * EPS["float64"]
+
+
+def test_quotient_derivative_where_a_over_b_squared_overflows():
+    """``quotient``'s derivative is ``(da - (a / b) db) / b``; a zero cotangent stays zero in float32
+    where ``a / b^2`` overflows (plain division gives ``0 * inf = NaN``), and check_grads holds."""
+    a, b = jnp.float32(2.0), jnp.float32(1e-30)
+    zero = jax.vjp(special.quotient, a, b)[1](jnp.float32(0.0))
+    assert [float(g) for g in zero] == [0.0, 0.0]
+    grad_a, grad_b = jax.grad(special.quotient, argnums=(0, 1))(jnp.float32(3.0), jnp.float32(4.0))
+    assert (float(grad_a), float(grad_b)) == (0.25, -3.0 / 16.0)
+    with jax.enable_x64(True):
+        jax.test_util.check_grads(special.quotient, (jnp.float64(3.0), jnp.float64(0.7)), order=2)

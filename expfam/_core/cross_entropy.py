@@ -216,9 +216,11 @@ def fit(family: ExponentialFamily, x: Any, weights: Any = None) -> Array:
     weights_ok = jnp.all(jnp.isfinite(w) & (w >= 0)) & (jnp.sum(w) > 0)
     samples_ok = jnp.all(inside | (w == 0))
     kept = jnp.where(inside, w, 0.0).astype(chi.dtype)
-    mean_chi = jnp.tensordot(kept, chi.reshape(n, rows, chi.shape[-1]), axes=(0, 0)) / jnp.sum(kept)
+    mean_chi, spread = _centred_mean(kept, chi.reshape(n, rows, chi.shape[-1]))
     eta = family.natural_from_expectation(mean_chi.reshape(chi.shape[1:]))
     exists = jnp.all(family.is_natural_valid(eta))
+    if family.repeated_sample_has_no_fit:
+        exists = exists & jnp.all(spread)
     if is_concrete(eta):
         problems = (
             (n == 0, "fit received no samples"),
@@ -235,3 +237,18 @@ def fit(family: ExponentialFamily, x: Any, weights: Any = None) -> Array:
             if failed:
                 raise ValueError(f"{family.name}: {message}")
     return jnp.where(weights_ok & samples_ok & exists & (n > 0), eta, jnp.nan)
+
+
+def _centred_mean(w: Array, chi: Array) -> tuple[Array, Array]:
+    """``sum_i w_i chi_i / sum_i w_i`` over axis 0 (shape (N, rows, M)) as
+    ``chi_r + sum_i w_i (chi_i - chi_r) / sum_i w_i``, ``chi_r`` the row of the largest weight, and
+    per row whether any kept sample differs from ``chi_r``. The mean is exactly ``chi_r`` when every
+    kept sample equals it (a plain weighted mean rounds a repeated Normal sample's ``E[x^2]`` to
+    just above ``E[x]^2``: a huge but finite natural parameter), and more accurate than the plain
+    mean for samples close together. Rows of weight 0 (outside the support included) take no part."""
+    if chi.shape[0] == 0:
+        return jnp.full(chi.shape[1:], jnp.nan, chi.dtype), jnp.zeros(chi.shape[1], bool)
+    reference = chi[jnp.argmax(w)]
+    offsets = jnp.where((w > 0)[:, None, None], chi - reference[None], 0.0)
+    spread = jnp.any(offsets != 0, axis=(0, 2))
+    return reference + jnp.tensordot(w, offsets, axes=(0, 0)) / jnp.sum(w), spread

@@ -283,6 +283,10 @@ class ExponentialFamily:
     #: subtracts two large terms at the extremes. Set by the families where that was measured to be
     #: the more accurate of the two across the catalogue (tests/test_extremes.py).
     differentiate_stable_entropy: ClassVar[bool] = False
+    #: Members concentrate at any point of the support (a shape or concentration without bound), so
+    #: samples that are all the same have no maximum-likelihood estimate (``fit`` says so, exactly,
+    #: instead of trusting the rounding of a boundary point through the inverse map).
+    repeated_sample_has_no_fit: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

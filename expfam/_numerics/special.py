@@ -410,3 +410,18 @@ def poisson_entropy(rate: Array) -> Array:
     """Entropy of Poisson(rate): ``-sum_k p(k) log p(k)`` (positive terms) below rate 200, the
     expansion of ``poisson_expected_log_factorial`` above."""
     return jnp.where(rate < _POISSON_SERIES_FROM, _poisson_sum(rate)[1], _poisson_entropy_series(rate))
+
+
+@jax.custom_jvp
+def quotient(a: Array, b: Array) -> Array:
+    """``a / b`` whose derivative ``(da - (a / b) db) / b`` divides by b last: a zero cotangent stays
+    zero where ``a / b^2`` overflows (reverse-mode ``a / b`` multiplies the cotangent by
+    ``a / b^2``, so ``0 * inf = NaN`` at b = 1e-30 in float32)."""
+    return a / b
+
+
+@quotient.defjvp
+def _quotient_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
+    (a, b), (a_dot, b_dot) = primals, tangents
+    value = a / b
+    return value, (a_dot - value * b_dot) / b

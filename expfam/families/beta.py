@@ -41,6 +41,8 @@ class Beta(ExponentialFamily):
     * source head ``source_link(Beta())``: ``alpha = positive(raw_1)``, ``beta = positive(raw_2)`` (the same map)
     """
 
+    repeated_sample_has_no_fit = True
+
     differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         (

@@ -93,6 +93,8 @@ class Gamma(ExponentialFamily):
     * source head ``source_link(Gamma())``: ``shape = positive(raw_1)``, ``rate = positive(raw_2)``
     """
 
+    repeated_sample_has_no_fit = True
+
     differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (({}, ({"shape": 2.0, "rate": 3.0}, {"shape": 0.05, "rate": 1.0}, {"shape": 50.0, "rate": 0.5})),)
 
@@ -123,8 +125,14 @@ class Gamma(ExponentialFamily):
         rate, shape = -eta[..., 0], eta[..., 1]
         # digamma(k) - log r written as log(k / r) - (log k - digamma(k)): no cancellation
         # when k and r are both large.
-        mean = shape / rate
-        return jnp.stack([mean, jnp.log(mean) - special.log_minus_digamma(shape)], axis=-1)
+        # E[log x]'s derivative is that of log k - log r (exactly 1/r in eta_0, the closed-form
+        # Fisher): the derivative of log(k / r) rounds k / r and r / k, which the gradients
+        # -g''(eta_p) (eta_q - eta_p) multiply by terms that cancel (1.3% at k = 1e6 against
+        # rate 1e-30 in float32). ``quotient``: no NaN from a zero cotangent where k / r^2 overflows.
+        mean = special.quotient(shape, rate)
+        log_mean = jnp.log(shape) - jnp.log(rate)
+        log_mean = log_mean + jax.lax.stop_gradient(jnp.log(mean) - log_mean)
+        return jnp.stack([mean, log_mean - special.log_minus_digamma(shape)], axis=-1)
 
     def fisher(self, eta: Array) -> Array:
         rate, shape = -eta[..., 0], eta[..., 1]

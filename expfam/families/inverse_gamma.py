@@ -47,6 +47,8 @@ class InverseGamma(ExponentialFamily):
     * source head ``source_link(InverseGamma())``: ``shape = positive(raw_1)``, ``scale = positive(raw_2)``
     """
 
+    repeated_sample_has_no_fit = True
+
     differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (
         (

@@ -70,6 +70,8 @@ class InverseGaussian(ExponentialFamily):
     * source head ``source_link(InverseGaussian())``: ``mean = positive(raw_1)``, ``shape = positive(raw_2)``
     """
 
+    repeated_sample_has_no_fit = True
+
     differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue = (({}, ({"mean": 2.0, "shape": 3.0}, {"mean": 0.1, "shape": 10.0}, {"mean": 100.0, "shape": 0.1})),)
 

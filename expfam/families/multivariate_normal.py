@@ -90,6 +90,8 @@ class MultivariateNormal(ExponentialFamily):
     * TFP's ``scale_tril`` S (``Sigma = S S^T``) as a factored head's parameter: ``L = chol(S^-T S^-1)``
     """
 
+    repeated_sample_has_no_fit = True
+
     dim: int
     catalogue = (
         (

@@ -43,6 +43,8 @@ class MultivariateNormalDiag(ExponentialFamily):
     * source head ``source_link(MultivariateNormalDiag(d))``: ``loc = raw_1``, ``scale = positive(raw_2)``
     """
 
+    repeated_sample_has_no_fit = True
+
     dim: int
     catalogue = (
         (

@@ -52,6 +52,8 @@ class Normal(ExponentialFamily):
     * source head ``source_link(Normal())``: ``loc = raw_1``, ``scale = positive(raw_2)``
     """
 
+    repeated_sample_has_no_fit = True
+
     differentiate_stable_entropy = True  # measured: tests/test_extremes.py
     catalogue: ClassVar[tuple[CatalogueRow, ...]] = (
         ({}, ({"loc": 0.5, "scale": 2.0}, {"loc": -3.0, "scale": 0.1}, {"loc": 100.0, "scale": 10.0})),

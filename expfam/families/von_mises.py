@@ -43,6 +43,8 @@ class VonMises(ExponentialFamily):
     * source head ``source_link(VonMises())``: ``loc = raw_1``, ``concentration = positive(raw_2)``
     """
 
+    repeated_sample_has_no_fit = True
+
     catalogue = (
         (
             {},

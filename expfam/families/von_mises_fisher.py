@@ -257,6 +257,8 @@ class VonMisesFisher(ExponentialFamily):
       ``concentration = positive(raw_2)`` (one output)
     """
 
+    repeated_sample_has_no_fit = True
+
     dim: int
     catalogue = (
         (
