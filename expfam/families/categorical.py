@@ -110,7 +110,10 @@ class LabelsOrProbabilities(supports.Support):
 
     def contains(self, x: Array, precision: object = None) -> Array:
         tolerance = jnp.sqrt(jnp.finfo(x.dtype if precision is None else precision).eps)
-        return jnp.all(x >= 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
+        # min(x) >= 0 rather than all(x >= 0) (the same for NaN, which min propagates): XLA compiles
+        # the float reduction in half the time of the boolean one (first call of a soft-label loss
+        # 0.16 -> 0.08 s of compile at 16384 x 1000, bench/results/first_call.md).
+        return (jnp.min(x, axis=-1) >= 0) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
 
 
 @dataclasses.dataclass(frozen=True)
