@@ -134,7 +134,9 @@ class LabelsOrProbabilities(supports.Support):
 
     def contains(self, x: Array, precision: object = None) -> Array:
         tolerance = jnp.sqrt(jnp.finfo(x.dtype if precision is None else precision).eps)
-        # min >= 0 rather than all(x >= 0): a float reduction that XLA:CPU fuses (NaN fails both).
+        # min(x) >= 0 rather than all(x >= 0) (the same for NaN, which min propagates): a float
+        # reduction that XLA:CPU fuses into the loss, and compiles in half the time of the boolean one
+        # (bench/results/first_call.md).
         return (jnp.min(x, axis=-1) >= 0) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= tolerance)
 
 
