@@ -197,14 +197,19 @@ def report(
         print(f"{name:40s} {setting:6.3f}   {hit!s:>13}   {final:9.2e}    {seconds:.3f}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
+    """The problem's options (dimension, data size, draws per step, steps, seed)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--data", type=int, default=200)
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     x, y = make_data(args.dim, args.data)
     best = optimal_elbo(x, y)
     print(f"d={args.dim} n={args.data} S={args.samples}: optimal ELBO (quadrature) {best:.6f}")

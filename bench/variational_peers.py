@@ -24,7 +24,6 @@ Run: ``PYTHONPATH=. python bench/variational_peers.py [--steps 2000] [--draws 25
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any
@@ -105,12 +104,7 @@ def run_nuts(x: np.ndarray, y: np.ndarray, chains: int, warmup: int, draws: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dim", type=int, default=10)
-    parser.add_argument("--data", type=int, default=200)
-    parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = V.arguments()
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=25000)
