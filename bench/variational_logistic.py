@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -176,18 +177,42 @@ def run_adam(
     return np.asarray(elbos), seconds
 
 
-def main(argv: list[str] | None = None) -> None:
+def report(
+    runs: Sequence[tuple[str, Any, float, Any]],
+    x: np.ndarray,
+    y: np.ndarray,
+    best: float,
+    samples: int,
+    steps: int,
+    seed: int,
+) -> None:
+    """Run each ``(name, run, setting, schedule)`` and print a row: steps until the exact ELBO stays
+    within ``TOLERANCE`` of ``best``, the mean gap over the last 100 steps, and the wall time."""
+    print(f"{'method':40s} {'rate':>6s}   steps to 1e-3   final gap    wall s (all steps)")
+    for name, run, setting, schedule in runs:
+        elbos, seconds = run(x, y, setting, samples, steps, seed, schedule)
+        gaps = best - elbos
+        hit = steps_to_tolerance(gaps)
+        final = float(np.mean(gaps[-100:]))
+        print(f"{name:40s} {setting:6.3f}   {hit!s:>13}   {final:9.2e}    {seconds:.3f}", flush=True)
+
+
+def arguments() -> argparse.ArgumentParser:
+    """The problem's options (dimension, data size, draws per step, steps, seed)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--data", type=int, default=200)
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments().parse_args(argv)
     x, y = make_data(args.dim, args.data)
     best = optimal_elbo(x, y)
     print(f"d={args.dim} n={args.data} S={args.samples}: optimal ELBO (quadrature) {best:.6f}")
-    print(f"{'method':40s} {'rate':>6s}   steps to 1e-3   final gap    wall s (all steps)")
     exponential, cosine = optax.exponential_decay, optax.cosine_decay_schedule
     runs: list[tuple[str, Any, float, Any]] = [
         ("natural gradient", run_natural, rho, None) for rho in (0.1, 0.05, 0.02)
@@ -203,12 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         ("adam, cosine to 0 over 2000", run_adam, 0.01, cosine(0.01, 2000)),
         ("adam, 0.998^t >= lr / 30", run_adam, 0.03, exponential(0.03, 1, 0.998, end_value=0.001)),
     ]
-    for name, run, setting, schedule in runs:
-        elbos, seconds = run(x, y, setting, args.samples, args.steps, args.seed, schedule)
-        gaps = best - elbos
-        hit = steps_to_tolerance(gaps)
-        final = float(np.mean(gaps[-100:]))
-        print(f"{name:40s} {setting:6.3f}   {hit!s:>13}   {final:9.2e}    {seconds:.3f}", flush=True)
+    report(runs, x, y, best, args.samples, args.steps, args.seed)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ Run: ``PYTHONPATH=. python bench/variational_peers.py [--steps 2000] [--draws 25
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any
@@ -105,12 +104,7 @@ def run_nuts(x: np.ndarray, y: np.ndarray, chains: int, warmup: int, draws: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dim", type=int, default=10)
-    parser.add_argument("--data", type=int, default=200)
-    parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = V.arguments()
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=25000)
@@ -118,7 +112,6 @@ def main(argv: list[str] | None = None) -> None:
     x, y = V.make_data(args.dim, args.data)
     best, vi_mean, vi_covariance = V.optimal_q(x, y)
     print(f"d={args.dim} n={args.data} S={args.samples}: optimal ELBO (quadrature) {best:.6f}")
-    print(f"{'method':40s} {'rate':>6s}   steps to 1e-3   final gap    wall s (all steps)")
     cosine = optax.cosine_decay_schedule
     decay = optax.exponential_decay(1.0, 1, 0.9, end_value=0.03)
     runs: list[tuple[str, Any, float, Any]] = [("natural gradient, 1 * 0.9^t >= 0.03", V.run_natural, 1.0, decay)]
@@ -127,12 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         ("numpyro SVI, Adam, cosine to 0 over 1000", run_numpyro, 0.03, cosine(0.03, 1000)),
         ("numpyro SVI, Adam, cosine to 0 over 2000", run_numpyro, 0.03, cosine(0.03, 2000)),
     ]
-    for name, run, setting, schedule in runs:
-        elbos, seconds = run(x, y, setting, args.samples, args.steps, args.seed, schedule)
-        gaps = best - elbos
-        hit = V.steps_to_tolerance(gaps)
-        final = float(np.mean(gaps[-100:]))
-        print(f"{name:40s} {setting:6.3f}   {hit!s:>13}   {final:9.2e}    {seconds:.3f}", flush=True)
+    V.report(runs, x, y, best, args.samples, args.steps, args.seed)
 
     start = time.perf_counter()
     draws = run_nuts(x, y, args.chains, args.warmup, args.draws, args.seed)

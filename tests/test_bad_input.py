@@ -283,6 +283,24 @@ def test_infinite_natural_parameters_are_outside_the_domain(family, source) -> N
         expfam.entropy(family, jnp.asarray(bad[:1]))
 
 
+def test_natural_parameters_closed_over_by_jit_are_checked_like_eager_ones() -> None:
+    """A concrete eta that a jitted function closes over is a constant, not a tracer: it computes
+    what eager use computes, and outside the domain it raises the eager ValueError (at trace time);
+    a traced eta is left to the masks."""
+    family, source = next((f, s) for f, s in FIRST if type(f).__name__ == "Gamma")
+    eta = _eta(family, source)
+    bad = np.asarray(eta).copy()
+    bad[0] = np.inf
+    for given in (eta, np.asarray(eta)):
+        assert_close(
+            jax.jit(lambda given=given: expfam.entropy(family, given))(), expfam.entropy(family, eta), eta.dtype
+        )
+    for given in (jnp.asarray(bad), bad):
+        with pytest.raises(ValueError, match=r"Gamma.*outside the natural domain"):
+            jax.jit(lambda given=given: expfam.entropy(family, given))()
+    jax.jit(expfam.entropy)(family, jnp.asarray(bad))  # traced: no eager check, no error
+
+
 @pytest.mark.parametrize("name", ["Gamma", "Poisson", "Dirichlet", "Categorical", "Bernoulli"])
 def test_complex_input_is_an_error(name: str) -> None:
     family, source = next((f, s) for f, s in FIRST if type(f).__name__ == name)

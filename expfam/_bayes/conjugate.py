@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
-from expfam._core.family import Array, ExponentialFamily, as_float
+from expfam._core.family import Array, ExponentialFamily, as_float, fails_eagerly
 from expfam._numerics import special
 from expfam.families.bernoulli import Bernoulli
 from expfam.families.categorical import Categorical
@@ -71,8 +71,8 @@ class ConjugatePrior:
         return jnp.concatenate([chi, ones], axis=-1), log_h
 
     def check_natural(self, zeta: Any) -> Array:
-        zeta = as_float(zeta)
-        if not isinstance(zeta, jax.core.Tracer) and not bool(jnp.all(self.is_natural_valid(zeta))):
+        given, zeta = zeta, as_float(zeta)
+        if fails_eagerly(given, self.is_natural_valid):
             raise ValueError(f"{type(self).__name__}: prior parameters outside the domain; got {zeta}")
         return zeta
 

@@ -103,6 +103,20 @@ def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def fails_eagerly(x: Any, test: Callable[[Array], Array]) -> bool:
+    """Whether x holds values and ``test(as_float(x))`` is False somewhere: the eager domain check.
+
+    x holds values when it is no tracer: eager use, or a constant that a jitted function closes
+    over. The test then runs eagerly even while tracing (``jax.ensure_compile_time_eval``), so the
+    constant is judged like an eager input instead of turning into a tracer on the way. A tracer
+    gives False: under jit the family's boolean masks are the check.
+    """
+    if not is_concrete(x):
+        return False
+    with jax.ensure_compile_time_eval():
+        return not bool(jnp.all(test(as_float(x))))
+
+
 class SourceParameter(NamedTuple):
     """One usual parameter of a family, in the order a network head produces them.
 
@@ -529,16 +543,17 @@ class ExponentialFamily:
         """Promote eta to float, check its trailing axis, and (eagerly) its domain.
 
         Raises:
-            ValueError: wrong trailing size (also under jit, at trace time), or, outside
-                jit, parameters outside the natural domain. Inside jit use
+            ValueError: wrong trailing size (also under jit, at trace time), or parameters
+                outside the natural domain given as values (eagerly, or as a constant a jitted
+                function closes over: ``fails_eagerly``). For traced eta use
                 ``is_natural_valid`` as a mask instead.
         """
-        eta = as_float(eta)
+        given, eta = eta, as_float(eta)
         if eta.ndim == 0 or eta.shape[-1] != self.num_natural:
             raise ValueError(
                 f"{self.name}: natural parameters must have shape (..., {self.num_natural}), got shape {eta.shape}"
             )
-        if is_concrete(eta) and not bool(jnp.all(self.is_natural_valid(eta))):
+        if fails_eagerly(given, self.is_natural_valid):
             raise ValueError(
                 f"{self.name}: natural parameters outside the natural domain "
                 f"(check family.is_natural_valid(eta)); got {eta}"

@@ -100,22 +100,25 @@ def survival(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     return method(*_univariate(family, eta, x, "survival function"))
 
 
+def _log_tail(family: Any, eta: Any, x: Any, name: str, what: str, tail: Any) -> Array:
+    """The family's ``name`` method (``log_cdf`` or ``log_survival``) where it has one, else
+    ``log(tail(family, eta, x))``."""
+    family = check_family(family)
+    if family.provides(name):
+        return getattr(family, name)(*_univariate(family, eta, x, what))
+    return jnp.log(tail(family, eta, x))
+
+
 @checks_inputs
 def log_cdf(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     """``log P(X <= x)``."""
-    family = check_family(family)
-    if family.provides("log_cdf"):
-        return family.log_cdf(*_univariate(family, eta, x, "cdf"))
-    return jnp.log(cdf(family, eta, x))
+    return _log_tail(family, eta, x, "log_cdf", "cdf", cdf)
 
 
 @checks_inputs
 def log_survival(family: ExponentialFamily, eta: Any, x: Any) -> Array:
     """``log P(X > x)``."""
-    family = check_family(family)
-    if family.provides("log_survival"):
-        return family.log_survival(*_univariate(family, eta, x, "survival function"))
-    return jnp.log(survival(family, eta, x))
+    return _log_tail(family, eta, x, "log_survival", "survival function", survival)
 
 
 @checks_inputs

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from expfam._core.family import Array, ExponentialFamily, inputs_checked, is_concrete
+from expfam._core.family import Array, ExponentialFamily, fails_eagerly, inputs_checked
 from expfam._geometry.fisher import inverse_fisher_vector_product
 from expfam._geometry.natural_gradient import Families, map_families
 from expfam._numerics import packing
@@ -228,9 +228,8 @@ def _model(
         prior_family, prior_eta = prior
         if not isinstance(prior_family, ExponentialFamily):
             raise TypeError(f"a prior tuple is (family, natural parameters); got {type(prior_family).__name__}")
-        prior_eta = prior_family.check_vector(prior_eta, "prior natural parameters").astype(eta.dtype)
-        valid = jnp.all(prior_family.is_natural_valid(prior_eta))
-        if is_concrete(valid) and not bool(valid):  # eagerly only: under jit the values are traced
+        given, prior_eta = prior_eta, prior_family.check_vector(prior_eta, "prior natural parameters").astype(eta.dtype)
+        if fails_eagerly(given, prior_family.is_natural_valid):
             raise ValueError(
                 f"{prior_family.name}: prior natural parameters outside the natural domain; got {prior_eta}"
             )

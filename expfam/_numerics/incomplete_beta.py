@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from jax.scipy.special import betainc
 
 from expfam._numerics import special
+from expfam._numerics.continued_fraction import continued_fraction
 
 Array = jax.Array
 
@@ -43,34 +44,16 @@ def _log_prefactor(a: Array, b: Array, x: Array, one_minus_x: Array, gap: Array)
 
 def _continued_fraction(a: Array, b: Array, x: Array, first: Array) -> Array:
     """The continued fraction with ``I_x(a, b) = prefactor * fraction / a`` (for x below the mean side);
-    ``first = 1 - (a + b) x / (a + 1)``, its first denominator, passed in without cancellation."""
-    info = jnp.finfo(x.dtype)
-    tiny = info.tiny / info.eps
+    ``first = 1 - (a + b) x / (a + 1)``, its first denominator, passed in without cancellation.
+    Each step applies the even and the odd coefficient of step ``m`` (all partial denominators 1)."""
 
-    def guard(v: Array) -> Array:
-        return jnp.where(jnp.abs(v) < tiny, tiny, v)
-
-    def cond(state: Any) -> Array:
-        m, *_, done = state
-        return (m < MAX_TERMS) & ~jnp.all(done)
-
-    def body(state: Any) -> Any:
-        m, c, d, h, done = state
+    def terms(m: Array) -> tuple[tuple[Array, float], ...]:
         m2 = 2.0 * m
         even = m * (b - m) * x / ((a - 1.0 + m2) * (a + m2))
-        d = 1.0 / guard(1.0 + even * d)
-        c = guard(1.0 + even / c)
-        h_even = h * d * c
         odd = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1.0 + m2))
-        d = 1.0 / guard(1.0 + odd * d)
-        c = guard(1.0 + odd / c)
-        delta = d * c
-        h = jnp.where(done, h, h_even * delta)
-        return m + 1.0, c, d, h, done | (jnp.abs(delta - 1.0) <= info.eps)
+        return (even, 1.0), (odd, 1.0)
 
-    d = 1.0 / guard(first)
-    state = (jnp.asarray(1.0, x.dtype), jnp.ones_like(x), d, d, jnp.zeros(x.shape, bool))
-    return jax.lax.while_loop(cond, body, state)[3]
+    return continued_fraction(terms, first, jnp.ones_like(x), MAX_TERMS)
 
 
 def _large(a: Array, b: Array, x: Array) -> Array:

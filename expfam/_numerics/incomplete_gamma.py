@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammainc, gammaincc
 
 from expfam._numerics import special
+from expfam._numerics.continued_fraction import continued_fraction
 
 Array = jax.Array
 
@@ -60,32 +61,14 @@ def _series(a: Array, x: Array) -> Array:
 
 def _continued_fraction(a: Array, x: Array) -> Array:
     """``1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / (x + 5 - a - ...)))``, so that
-    ``Q = prefactor * fraction`` (modified Lentz)."""
+    ``Q = prefactor * fraction`` (modified Lentz, started from ``c_0 = 1 / tiny``)."""
     info = jnp.finfo(x.dtype)
-    tiny = info.tiny / info.eps
+    start = x + 1.0 - a
 
-    def guard(v: Array) -> Array:
-        return jnp.where(jnp.abs(v) < tiny, tiny, v)
+    def terms(i: Array) -> tuple[tuple[Array, Array]]:
+        return ((-i * (i - a), start + 2.0 * i),)
 
-    def cond(state: Any) -> Array:
-        i, *_, done = state
-        return (i < MAX_TERMS) & ~jnp.all(done)
-
-    def body(state: Any) -> Any:
-        i, b, c, d, h, done = state
-        an = -i * (i - a)
-        b = b + 2.0
-        d = 1.0 / guard(an * d + b)
-        c = guard(b + an / c)
-        delta = d * c
-        h = jnp.where(done, h, h * delta)
-        return i + 1.0, b, c, d, h, done | (jnp.abs(delta - 1.0) <= info.eps)
-
-    b = x + 1.0 - a
-    d = 1.0 / guard(b)
-    c = jnp.full_like(x, 1.0 / tiny)
-    state = (jnp.asarray(1.0, x.dtype), b, c, d, d, jnp.zeros(x.shape, bool))
-    return jax.lax.while_loop(cond, body, state)[4]
+    return continued_fraction(terms, start, jnp.full_like(x, info.eps / info.tiny), MAX_TERMS)
 
 
 def _large_shape(a: Array, x: Array) -> tuple[Array, Array]:

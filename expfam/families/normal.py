@@ -35,8 +35,36 @@ def _loc_variance(eta: Array) -> tuple[Array, Array]:
     return eta[..., 0] * variance, variance
 
 
+class NormalTails(ExponentialFamily):
+    """The tails and quantile of a normal, shared by ``Normal`` and ``NormalKnownVariance``: a
+    subclass gives ``_loc_scale(eta) = (loc, scale)``. With ``z = (x - loc) / scale``
+    (``_standardized``, which ``LogNormal`` takes on ``log x``): survival ``Phi(-z)``, ``log_cdf``
+    ``log Phi(z)`` and ``log_survival`` ``log Phi(-z)`` (``log_ndtr``: accurate far into either
+    tail), quantile ``loc + scale Phi^{-1}(p)`` (``standard_normal_quantile``)."""
+
+    def _loc_scale(self, eta: Array) -> tuple[Array, Array | float]:
+        raise NotImplementedError
+
+    def _standardized(self, eta: Array, x: Array) -> Array:
+        loc, scale = self._loc_scale(eta)
+        return (x - loc) / scale
+
+    def survival(self, eta: Array, x: Array) -> Array:
+        return ndtr(-self._standardized(eta, x))
+
+    def log_cdf(self, eta: Array, x: Array) -> Array:
+        return log_ndtr(self._standardized(eta, x))
+
+    def log_survival(self, eta: Array, x: Array) -> Array:
+        return log_ndtr(-self._standardized(eta, x))
+
+    def quantile(self, eta: Array, p: Array) -> Array:
+        loc, scale = self._loc_scale(eta)
+        return loc + scale * standard_normal_quantile(p)
+
+
 @dataclasses.dataclass(frozen=True)
-class Normal(ExponentialFamily):
+class Normal(NormalTails):
     """Normal with unknown mean and variance (heteroscedastic regression).
 
     * density: ``q(x) = N(x; loc, scale^2)``; support: x real
@@ -141,9 +169,9 @@ class Normal(ExponentialFamily):
         return ndtr((x - loc) / jnp.sqrt(variance))
 
     # -- summaries -----------------------------------------------------------------------------
-    def _standardized(self, eta: Array, x: Array) -> Array:
+    def _loc_scale(self, eta: Array) -> tuple[Array, Array]:
         loc, variance = _loc_variance(eta)
-        return (x - loc) / jnp.sqrt(variance)
+        return loc, jnp.sqrt(variance)
 
     def mean(self, eta: Array) -> Array:
         return _loc_variance(eta)[0]
@@ -154,25 +182,9 @@ class Normal(ExponentialFamily):
     def mode(self, eta: Array) -> Array:
         return _loc_variance(eta)[0]
 
-    def survival(self, eta: Array, x: Array) -> Array:
-        """``Phi(-(x - loc) / scale)``."""
-        return ndtr(-self._standardized(eta, x))
-
-    def log_cdf(self, eta: Array, x: Array) -> Array:
-        """``log Phi((x - loc) / scale)`` (``log_ndtr``: accurate far into the lower tail)."""
-        return log_ndtr(self._standardized(eta, x))
-
-    def log_survival(self, eta: Array, x: Array) -> Array:
-        return log_ndtr(-self._standardized(eta, x))
-
-    def quantile(self, eta: Array, p: Array) -> Array:
-        """``loc + scale Phi^{-1}(p)`` (``standard_normal_quantile``)."""
-        loc, variance = _loc_variance(eta)
-        return loc + jnp.sqrt(variance) * standard_normal_quantile(p)
-
 
 @dataclasses.dataclass(frozen=True)
-class NormalKnownVariance(ExponentialFamily):
+class NormalKnownVariance(NormalTails):
     """Normal with a fixed ``variance``: its negative log-likelihood is the scaled MSE.
 
     * density: ``q(x) = N(x; loc, variance)``; support: x real
@@ -267,8 +279,8 @@ class NormalKnownVariance(ExponentialFamily):
         return ndtr((x - eta[..., 0] * self.variance) / math.sqrt(self.variance))
 
     # -- summaries -----------------------------------------------------------------------------
-    def _standardized(self, eta: Array, x: Array) -> Array:
-        return (x - eta[..., 0] * self.variance) / math.sqrt(self.variance)
+    def _loc_scale(self, eta: Array) -> tuple[Array, float]:
+        return eta[..., 0] * self.variance, math.sqrt(self.variance)
 
     def mean(self, eta: Array) -> Array:
         return eta[..., 0] * self.variance
@@ -278,15 +290,3 @@ class NormalKnownVariance(ExponentialFamily):
 
     def mode(self, eta: Array) -> Array:
         return eta[..., 0] * self.variance
-
-    def survival(self, eta: Array, x: Array) -> Array:
-        return ndtr(-self._standardized(eta, x))
-
-    def log_cdf(self, eta: Array, x: Array) -> Array:
-        return log_ndtr(self._standardized(eta, x))
-
-    def log_survival(self, eta: Array, x: Array) -> Array:
-        return log_ndtr(-self._standardized(eta, x))
-
-    def quantile(self, eta: Array, p: Array) -> Array:
-        return eta[..., 0] * self.variance + math.sqrt(self.variance) * standard_normal_quantile(p)
