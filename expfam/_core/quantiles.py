@@ -3,8 +3,11 @@
 Continuous (``continuous_quantile``): the quantile solves ``log F(x) = log p`` below the median
 side (``p <= 1/2``) and ``log S(x) = log(1 - p)`` above, with ``F`` the cdf and ``S`` the survival
 function, so that both tails keep their relative accuracy (the Gamma quantile at ``1e-10`` and at
-``1 - 1e-10``). The family passes both log tails as functions of a working variable z on which
-they are smooth (``log x`` for a positive variable, ``logit x`` on (0, 1)), a bracket and a start;
+``1 - 1e-10``). The family passes one function for both log tails, ``log_tail(params, z, upper)``
+(``log S`` where ``upper``, else ``log F``), of a working variable z on which they are smooth
+(``log x`` for a positive variable, ``logit x`` on (0, 1)), a bracket and a start: each row
+evaluates only the tail on its side, so no logarithm of a vanishing tail on the other side ever
+meets a derivative, and the tail is traced (and compiled) once per evaluation, not twice.
 ``_numerics.inversion.solve_increasing`` finds the root without derivatives flowing through its
 iterations, and one last Newton step taken with live parameters gives the value its implicit
 derivative ``dz = -(dG / d params) / G'(z)`` (in p: ``1 / density``).
@@ -28,13 +31,12 @@ from expfam._numerics import inversion
 
 Array = jax.Array
 
-#: ``(params, z) -> log F`` or ``log S`` at the working variable z.
-LogTail = Callable[[Any, Array], Array]
+#: ``(params, z, upper) -> log S(z)`` where ``upper``, else ``log F(z)``, at the working variable z.
+LogTail = Callable[[Any, Array, Array], Array]
 
 
 def continuous_quantile(
-    log_cdf: LogTail,
-    log_survival: LogTail,
+    log_tail: LogTail,
     params: Any,
     p: Array,
     bracket: tuple[Array | float, Array | float],
@@ -44,7 +46,7 @@ def continuous_quantile(
     """The working variable z with ``F = p``; ``ends`` (the support's, in z) at ``p = 0`` and ``p = 1``.
 
     Args:
-        log_cdf, log_survival: the log tails as functions of ``(params, z)``, increasing z.
+        log_tail: the log tails as one function of ``(params, z, upper)``, increasing z.
         params: the distribution's parameters (a pytree of arrays broadcastable to p).
         p: probabilities in [0, 1].
         bracket: ``(lo, hi)``, finite values of z with ``F(lo) = 0`` and ``S(hi) = 0`` in
@@ -54,29 +56,27 @@ def continuous_quantile(
     """
     p, start = jnp.broadcast_arrays(p, jax.lax.stop_gradient(start))
     interior = (p > 0) & (p < 1)
-    lower = p <= 0.5
+    upper = p > 0.5
     p_safe = jnp.where(interior, p, 0.5)
-    fixed = jax.lax.stop_gradient(params)
+    # log p below the median side, -log(1 - p) above: G = log F - log p or log(1 - p) - log S.
+    target = jnp.where(upper, -jnp.log1p(-p_safe), jnp.log(p_safe))
+    sign = jnp.where(upper, -1.0, 1.0).astype(p.dtype)
 
-    def residual(par: Any, z: Array, prob: Array) -> Array:
-        # Each tail is evaluated where it is used, and at the start (finite) where it is not,
-        # so that no infinite logarithm meets a zero cotangent.
-        z_low, z_high = jnp.where(lower, z, start), jnp.where(lower, start, z)
-        p_low, p_high = jnp.where(lower, prob, 0.5), jnp.where(lower, 0.5, prob)
-        low = log_cdf(par, z_low) - jnp.log(p_low)
-        high = jnp.log1p(-p_high) - log_survival(par, z_high)
-        return jnp.where(lower, low, high)
+    def residual(par: Any, z: Array, shift: Array) -> Array:
+        return sign * log_tail(par, z, upper) - shift
+
+    fixed, fixed_target = jax.lax.stop_gradient(params), jax.lax.stop_gradient(target)
 
     def value_and_slope(z: Array) -> tuple[Array, Array]:
-        return jax.jvp(lambda u: residual(fixed, u, jax.lax.stop_gradient(p_safe)), (z,), (jnp.ones_like(z),))
+        return jax.jvp(lambda u: residual(fixed, u, fixed_target), (z,), (jnp.ones_like(z),))
 
     lo, hi = bracket
-    z = jax.lax.stop_gradient(inversion.solve_increasing(value_and_slope, lo, hi, jax.lax.stop_gradient(start)))
+    z = jax.lax.stop_gradient(inversion.solve_increasing(value_and_slope, lo, hi, start))
     # The last Newton step, with live parameters and p: it carries the implicit derivative.
-    g, slope = jax.jvp(lambda u: residual(fixed, u, jax.lax.stop_gradient(p_safe)), (z,), (jnp.ones_like(z),))
+    g, slope = value_and_slope(z)
     usable = jnp.isfinite(g) & jnp.isfinite(slope) & (slope > 0)
-    live = residual(params, z, p_safe)
-    step = jnp.where(usable, live / jnp.where(usable, jax.lax.stop_gradient(slope), 1.0), 0.0)
+    live = residual(params, z, target)
+    step = jnp.where(usable, live / jnp.where(usable, slope, 1.0), 0.0)
     z = z - jnp.where(usable, step, 0.0)
     first, last = (jnp.broadcast_to(jnp.asarray(end, z.dtype), z.shape) for end in ends)
     return jnp.where(p <= 0, first, jnp.where(p >= 1, last, jnp.where(interior, z, jnp.nan)))

@@ -163,15 +163,16 @@ class Beta(ExponentialFamily):
         return jax.nn.sigmoid(logit_quantile(eta[..., 0], eta[..., 1], p))
 
 
-def _log_lower(ab: tuple[Array, Array], z: Array) -> Array:
-    """``log I_u(a, b)`` at ``u = sigmoid(z)`` (``1 - u = sigmoid(-z)``: both ends exact)."""
+def _log_tail(ab: tuple[Array, Array], z: Array, upper: Array) -> Array:
+    """``log I_u(a, b)`` at ``u = sigmoid(z)``, or where ``upper`` ``log I_(1 - u)(b, a)`` (the
+    survival function); ``1 - u = sigmoid(-z)``: both ends exact."""
     a, b = ab
-    return jnp.log(regularized_beta(a, b, jax.nn.sigmoid(z), jax.nn.sigmoid(-z)))
-
-
-def _log_upper(ab: tuple[Array, Array], z: Array) -> Array:
-    a, b = ab
-    return jnp.log(regularized_beta(b, a, jax.nn.sigmoid(-z), jax.nn.sigmoid(z)))
+    first, second = jnp.where(upper, b, a), jnp.where(upper, a, b)
+    return jnp.log(
+        regularized_beta(
+            first, second, jax.nn.sigmoid(jnp.where(upper, -z, z)), jax.nn.sigmoid(jnp.where(upper, z, -z))
+        )
+    )
 
 
 def logit_quantile(a: Array, b: Array, p: Array) -> Array:
@@ -179,4 +180,4 @@ def logit_quantile(a: Array, b: Array, p: Array) -> Array:
     both tails accurate) from ``log(a / b)`` within ``+-2 log(tiny)``. (The derivative in a and b
     needs that of the incomplete beta function, which JAX does not provide; the one in p is exact.)"""
     bound = -2.0 * jnp.log(jnp.finfo(p.dtype).tiny)
-    return quantiles.continuous_quantile(_log_lower, _log_upper, (a, b), p, (-bound, bound), jnp.log(a) - jnp.log(b))
+    return quantiles.continuous_quantile(_log_tail, (a, b), p, (-bound, bound), jnp.log(a) - jnp.log(b))

@@ -50,12 +50,10 @@ def shape_from_log_gap(s: Array) -> Array:
     return iterate.newton(newton_step, k0, NEWTON_STEPS)
 
 
-def _log_lower(shape: Array, z: Array) -> Array:
-    return jnp.log(regularized_gamma(shape, jnp.exp(z))[0])
-
-
-def _log_upper(shape: Array, z: Array) -> Array:
-    return jnp.log(regularized_gamma(shape, jnp.exp(z))[1])
+def _log_tail(shape: Array, z: Array, upper: Array) -> Array:
+    """``log P(shape, e^z)`` (the cdf of ``Gamma(shape, 1)`` at ``e^z``), or where ``upper`` ``log Q``."""
+    lower_tail, upper_tail = regularized_gamma(shape, jnp.exp(z))
+    return jnp.log(jnp.where(upper, upper_tail, lower_tail))
 
 
 def standard_gamma_quantile(shape: Array, p: Array, upper: bool = False) -> Array:
@@ -69,9 +67,9 @@ def standard_gamma_quantile(shape: Array, p: Array, upper: bool = False) -> Arra
     lo, hi = 2.0 * jnp.log(info.tiny), jnp.log(info.max)
     shape = jnp.asarray(shape, p.dtype)
     if not upper:
-        return jnp.exp(quantiles.continuous_quantile(_log_lower, _log_upper, shape, p, (lo, hi), jnp.log(shape)))
+        return jnp.exp(quantiles.continuous_quantile(_log_tail, shape, p, (lo, hi), jnp.log(shape)))
     flipped = quantiles.continuous_quantile(
-        lambda k, w: _log_upper(k, -w), lambda k, w: _log_lower(k, -w), shape, p, (-hi, -lo), -jnp.log(shape)
+        lambda k, w, side: _log_tail(k, -w, ~side), shape, p, (-hi, -lo), -jnp.log(shape)
     )
     return jnp.exp(-flipped)
 

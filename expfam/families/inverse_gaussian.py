@@ -208,6 +208,10 @@ class InverseGaussian(ExponentialFamily):
         above = -0.5 * a_pos * a_pos - special.HALF_LOG_TWO_PI + jnp.log(gap)
         return jnp.where(above_mean, above, below)
 
+    def _log_tail(self, eta: Array, x: Array, upper: Array) -> Array:
+        """``log_survival`` where ``upper``, else ``log_cdf`` (closed forms: both are cheap)."""
+        return jnp.where(upper, self.log_survival(eta, x), self.log_cdf(eta, x))
+
     def cdf(self, eta: Array, x: Array) -> Array:
         return jnp.exp(self.log_cdf(eta, x))
 
@@ -219,8 +223,7 @@ class InverseGaussian(ExponentialFamily):
         info = jnp.finfo(p.dtype)
         bracket = (2.0 * jnp.log(info.tiny), jnp.log(info.max))
         z = quantiles.continuous_quantile(
-            lambda e, u: self.log_cdf(e, jnp.exp(u)),
-            lambda e, u: self.log_survival(e, jnp.exp(u)),
+            lambda e, u, upper: self._log_tail(e, jnp.exp(u), upper),
             eta,
             p,
             bracket,

@@ -157,8 +157,7 @@ class VonMises(ExponentialFamily):
         """``loc + theta`` with theta in [-pi, pi] solving the centred cdf (``quantiles.continuous_quantile``)."""
         kappa, _ = self._centered(eta, jnp.zeros_like(p))
         theta = quantiles.continuous_quantile(
-            lambda k, t: jnp.log(_centered_cdf(k, t)),
-            lambda k, t: jnp.log(_centered_cdf(k, -t)),
+            lambda k, t, upper: jnp.log(_centered_cdf(k, jnp.where(upper, -t, t))),
             kappa,
             p,
             (-math.pi, math.pi),
