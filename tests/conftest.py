@@ -96,9 +96,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: high-precision, Monte Carlo, example, CLI and sharding tests")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow modules, keep ``--family`` selections, and group each family's tests on one xdist
-    worker (``--dist loadgroup``): what a family compiles is then compiled once, not once per worker."""
+    worker (``--dist loadgroup``): what a family compiles is then compiled once, not once per worker.
+    (First among the hooks: xdist's worker reads the ``xdist_group`` marks in its own hook.)"""
     wanted = set(config.getoption("family"))
     kept, dropped = [], []
     for item in items:
