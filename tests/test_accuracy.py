@@ -1096,6 +1096,7 @@ def _derivatives(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array) ->
 
 STABLE_FAMILIES = ["Gamma", "Poisson", "Normal", "Bernoulli", "Pareto", "LogNormal", "Beta", "Dirichlet"]
 STABLE_FAMILIES += ["VonMises", "ContinuousBernoulli", "MultivariateNormal", "InverseGaussian", "Binomial", "Wishart"]
+STABLE_FAMILIES += ["Multinomial"]  # stable entropy and KL
 
 
 @pytest.mark.parametrize("name", STABLE_FAMILIES)
