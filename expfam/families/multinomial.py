@@ -10,7 +10,9 @@ chain of binomial coefficients ``sum_k log C(n - x_1 - ... - x_{k-1}, x_k)`` (ea
 representative with ``logsumexp = 0``.
 
 ``E[log h] = log n! - sum_k E[log x_k!]`` with ``x_k ~ Binomial(n, p_k)`` marginally: exact
-finite sums of n + 1 terms per class. ``Multinomial(1, K)`` is the Categorical on one-hot
+finite sums of n + 1 terms per class. The entropy's value is a sum of Poisson terms in Loader's
+form (``stable_entropy``), the KL's a sum of non-negative terms (``stable_kl``): neither cancels
+terms of size n log n. ``Multinomial(1, K)`` is the Categorical on one-hot
 vectors. Documented range: logits in ``[-30, 30]``, any n >= 1 (O(n K) per expected log carrier).
 """
 
@@ -25,7 +27,7 @@ from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter
 from expfam._numerics import special
 from expfam.families.binomial import binomial_expected
-from expfam.families.categorical import softmax_fisher, softmax_kl
+from expfam.families.categorical import softmax_fisher
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +94,24 @@ class Multinomial(ExponentialFamily):
         return jnp.log(chi / self.num_trials)
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
-        """``n`` times the Categorical divergence from log-softmaxes (``categorical.softmax_kl``)."""
-        return self.num_trials * softmax_kl(eta_p, eta_q)
+        """``n sum_k p_k E(q_k / p_k)`` with ``E(z) = z - 1 - log z >= 0``: non-negative terms.
+
+        The log-ratios ``l_k = log p_k - log q_k`` are taken as ``d_k - D`` with ``d = eta_p - eta_q``
+        and ``D = logsumexp(log q + d)`` (``= lse(eta_p) - lse(eta_q)``), not as a difference of
+        two log-softmaxes (each off by ulps of ``|log p_k|``, a loss that n multiplies). An error in
+        D moves the value only at second order (``sum_k p_k e^-l_k = 1``). ``p E(e^-l)`` is
+        ``p expm1mx(-l)`` for ``|l| < 1/2`` and ``e^(log p - l) - p + p l`` (cancelling by a few at
+        most) beyond.
+        """
+        log_p = jax.nn.log_softmax(eta_p, axis=-1)
+        d = eta_p - eta_q
+        ratio = d - jax.nn.logsumexp(jax.nn.log_softmax(eta_q, axis=-1) + d, axis=-1, keepdims=True)
+        p = jnp.exp(log_p)
+        near = jnp.abs(ratio) < 0.5
+        terms = jnp.where(
+            near, p * special.expm1mx(-jnp.where(near, ratio, 0.0)), jnp.exp(log_p - ratio) - p + p * ratio
+        )
+        return self.num_trials * jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x
@@ -106,16 +124,55 @@ class Multinomial(ExponentialFamily):
         """Every finite logit vector (the base class rules out +-inf and NaN)."""
         return jnp.ones(eta.shape[:-1], bool)
 
-    def expected_log_carrier(self, eta: Array) -> Array:
-        n, k = self.num_trials, self.num_classes
-        log_p = jax.nn.log_softmax(eta, axis=-1)
-        # log(1 - p_k) = logsumexp over the other classes minus logsumexp over all (no 1 - p_k).
+    def _class_log_probabilities(self, eta: Array) -> tuple[Array, Array]:
+        """``log p_k`` and ``log(1 - p_k)``, the latter as logsumexp over the other classes minus
+        logsumexp over all (no ``1 - p_k``)."""
+        k = self.num_classes
         diagonal = jnp.eye(k, dtype=bool).reshape((1,) * (eta.ndim - 1) + (k, k))
         others = jnp.where(diagonal, -jnp.inf, eta[..., None, :])
         log_q = jax.nn.logsumexp(others, axis=-1) - jax.nn.logsumexp(eta, axis=-1, keepdims=True)
+        return jax.nn.log_softmax(eta, axis=-1), log_q
+
+    def expected_log_carrier(self, eta: Array) -> Array:
+        n = self.num_trials
+        log_p, log_q = self._class_log_probabilities(eta)
         log_factorials = special.log_factorial_of(jnp.arange(n + 1, dtype=eta.dtype))
         expected = binomial_expected(n, log_p, log_q, log_factorials)
         return log_factorials[n] - jnp.sum(expected, axis=-1)
+
+    def stable_entropy(self, eta: Array) -> Array:
+        """``H = sum_k E[A_k(x_k)] - c(n)`` with ``x_k ~ Binomial(n, p_k)`` and ``A_k(j) = -log Pois(j; n p_k)``.
+
+        With ``m_k = n p_k`` summing to n, ``-log q(x) = sum_k -log Pois(x_k; m_k) + log Pois(n; n)``
+        exactly (the ``e^-m_k`` multiply to ``e^-n``, the ``n^(x_k)`` to ``n^n``). Every Poisson term
+        is in Loader's form: ``-log Pois(j; m) = j E(m / j) + c(j)`` (``m`` at ``j = 0``), ``E =
+        log_ratio_excess >= 0`` and the count term ``c(j) = 1/2 log(2 pi j) + delta(j)``
+        (``special.poisson_count_term``), so the terms of size ``n log n`` of ``g - eta . chi -
+        E[log h]`` cancel analytically. ``-log Pois(n; n) = c(n)`` goes into the most probable
+        class's table as ``c(j) - c(n)`` (0 at ``j = n``): where one class holds nearly all the mass,
+        nothing of size ``log n`` cancels. The binomial weights come from the same pieces,
+        ``log b_k(j) = c(n) - A_k(j) - B_k(n - j)`` with ``B_k(i) = -log Pois(i; n (1 - p_k))``, so
+        they too are accurate to a few ulps at any n. Exact sums of ``n + 1`` terms per class.
+        """
+        n = self.num_trials
+        log_p, log_q = self._class_log_probabilities(eta)
+        j = jnp.arange(n + 1, dtype=eta.dtype).reshape((1,) * eta.ndim + (n + 1,))
+        count = special.poisson_count_term(j)
+        count_n = count[..., n:]
+        j1 = jnp.maximum(j, 1.0)
+
+        def neg_log_poisson(rate: Array) -> Array:
+            """``-log Pois(j; rate)`` for j = 0..n on a new last axis (Loader's form, without ``c(j)``)."""
+            rate = rate[..., None]
+            return jnp.where(j >= 1, j1 * special.log_ratio_excess(rate / j1, (rate - j1) / j1), rate)
+
+        a = neg_log_poisson(n * jnp.exp(log_p)) + count
+        b = jnp.flip(neg_log_poisson(n * jnp.exp(log_q)) + count, axis=-1)
+        weights = jnp.exp(count_n - a - b)
+        top = jax.nn.one_hot(jnp.argmax(log_p, axis=-1), self.num_classes, dtype=eta.dtype)[..., None]
+        # A class whose p_k (or 1 - p_k) underflows to 0 has weight 0 where A (or B) is +inf.
+        terms = jnp.where(weights > 0, a - top * count_n, 0.0)
+        return jnp.sum(weights * terms, axis=(-2, -1))
 
     def link(self, raw: Array) -> Array:
         """The logits themselves: eta = raw."""

@@ -155,6 +155,49 @@ class Wishart(ExponentialFamily):
         below = jnp.tril(b, -1)
         return 0.5 * self.df * (jnp.sum(excess, axis=-1) + jnp.sum(below * below, axis=(-2, -1)))
 
+    def stable_nll(self, eta: Array, x: Array) -> Array:
+        """``-log q(X)`` from the whitened sample ``Y = L^T X L = C C^T`` (``P = L L^T``), Bartlett's
+        variables: ``Y ~ W(n, I)`` and ``log q(X) = log q_I(Y) + (d + 1)/2 log|P|``. With ``a_i = (n - i)/2``
+        and ``t_i = C_ii^2 / (2 a_i)`` (i = 0 .. d - 1),
+
+            -log q(X) = sum_i [a_i E(t_i) + (d + 1 - i)/2 log t_i + (d - i)/2 log a_i + delta(a_i)]
+                        + 1/2 sum_{i > j} C_ij^2 + d/2 log(2 pi) + d (d + 1)/2 log 2
+                        + d (d - 1)/4 log pi - (d + 1)/2 log|P|,
+
+        ``E = log_ratio_excess >= 0`` and ``delta`` the Stirling remainder: ``log Gamma_d(n/2)``,
+        ``(n - d - 1)/2 log|X|``, ``n/2 log|P|`` and ``tr(P X)/2`` (terms of size ``n log n`` at large df)
+        cancel analytically, what is left is of size ``log n``.
+        """
+        d, a = self.dim, 0.5 * self.df
+        index = np.arange(d)
+        lower = linalg.cholesky(-2.0 * packing.unpack(eta))
+        y = jnp.swapaxes(lower, -1, -2) @ _symmetric_from_upper(x) @ lower
+        c = linalg.cholesky(0.5 * (y + jnp.swapaxes(y, -1, -2)))
+        diagonal = jnp.diagonal(c, axis1=-2, axis2=-1)
+
+        def per_index(values: np.ndarray) -> Array:
+            return jnp.asarray(values, eta.dtype).reshape((1,) * (diagonal.ndim - 1) + (d,))
+
+        shapes = per_index(a - 0.5 * index)
+        half_square = 0.5 * diagonal * diagonal
+        t = half_square / shapes
+        terms = (
+            shapes * special.log_ratio_excess(t, (half_square - shapes) / shapes)
+            + per_index(0.5 * (d + 1 - index)) * jnp.log(t)
+            + per_index(0.5 * (d - index)) * jnp.log(shapes)
+            + special.stirling_remainder(shapes)
+        )
+        below = jnp.tril(c, -1)
+        constant = (
+            d * special.HALF_LOG_TWO_PI + 0.5 * d * (d + 1) * math.log(2.0) + 0.25 * d * (d - 1) * math.log(math.pi)
+        )
+        return (
+            jnp.sum(terms, axis=-1)
+            + 0.5 * jnp.sum(below * below, axis=(-2, -1))
+            + constant
+            - 0.5 * (d + 1) * linalg.log_det_from_cholesky(lower)
+        )
+
     def sufficient_statistics(self, x: Array) -> Array:
         return packing.pack(x)
 
