@@ -255,18 +255,20 @@ def log_minus_digamma(x: Array) -> Array:
 
 
 @jax.jit
-def trigamma_minus_reciprocal(x: Array) -> Array:
+def trigamma_minus_reciprocal(x: Array, trigamma_x: Array | None = None) -> Array:
     """``trigamma(x) - 1/x`` for x > 0, without cancellation for large x.
 
     For x >= 8 the series ``1/(2x^2) + 1/(6x^3) - 1/(30x^5) + 1/(42x^7) - 1/(30x^9) + 5/(66x^11)``;
-    below, the direct difference.
+    below, the direct difference (with ``trigamma_x``, the caller's ``trigamma(x)``, where given:
+    the same value, not computed twice).
     """
     big = _asymptotic_arg(x)
     r = 1.0 / big
     z = r * r
     series = z * (0.5 + r * (1 / 6 + z * (-1 / 30 + z * (1 / 42 + z * (-1 / 30 + z * 5 / 66)))))
     small = jnp.minimum(x, _ASYMPTOTIC_FROM)
-    return jnp.where(x >= _ASYMPTOTIC_FROM, series, trigamma(small) - 1.0 / small)
+    direct = trigamma(small) if trigamma_x is None else trigamma_x
+    return jnp.where(x >= _ASYMPTOTIC_FROM, series, direct - 1.0 / small)
 
 
 _INVERSE_DIGAMMA_STEPS = 4
