@@ -191,12 +191,16 @@ class Wishart(ExponentialFamily):
         constant = (
             d * special.HALF_LOG_TWO_PI + 0.5 * d * (d + 1) * math.log(2.0) + 0.25 * d * (d - 1) * math.log(math.pi)
         )
-        return (
+        stable = (
             jnp.sum(terms, axis=-1)
             + 0.5 * jnp.sum(below * below, axis=(-2, -1))
             + constant
             - 0.5 * (d + 1) * linalg.log_det_from_cholesky(lower)
         )
+        # Y = L^T X L squares the condition of P: beyond 1/eps the factorization of Y fails in floating
+        # point (NaN), and the plain formula g(eta) - <eta, T(x)> - log h(x) is the value there.
+        plain = self.log_normalizer(eta) - jnp.sum(eta * self.sufficient_statistics(x), axis=-1) - self.log_carrier(x)
+        return jnp.where(jnp.isfinite(stable), stable, plain)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return packing.pack(x)
