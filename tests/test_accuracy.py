@@ -1020,7 +1020,6 @@ _MVN = (
     "carries the precision's Cholesky factor reaches the targets (test_factored_mvn_against_mpmath)"
 )
 _LOC = "loc = eta_1 v at |loc| / scale = 1e6: rounding eta moves (x - loc) / scale by 1e6 eps"
-_VMF = "kappa_q A_p |mu_p - mu_q|^2 / 2 with mu from eta / kappa: eps-level in the unit vectors, times kappa"
 LIMITS: dict[tuple[str, str, str], tuple[float, str]] = {
     ("MultivariateNormal", "float32", "expectation"): (1.5e-3, _MVN),
     ("MultivariateNormal", "float32", "kl"): (2e-4, _MVN),
@@ -1034,8 +1033,6 @@ LIMITS: dict[tuple[str, str, str], tuple[float, str]] = {
     ("MultivariateNormal", "float64", "fisher"): (3e-9, _MVN),
     ("MultivariateNormalDiag", "float64", "log_prob"): (6e-12, _LOC),
     ("Normal", "float64", "log_prob"): (1.1e-11, _LOC),
-    ("VonMisesFisher", "float32", "kl"): (5e-6, _VMF),
-    ("VonMisesFisher(50)", "float32", "kl"): (1.4e-5, _VMF),
 }
 
 
