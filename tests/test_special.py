@@ -6,6 +6,8 @@ the function's own error. ``ulps`` are units of the dtype's machine epsilon.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import jax
 import jax.numpy as jnp
 import jax.test_util
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 from jax.scipy import special as jss
 
-from expfam._numerics import special
+from expfam._numerics import compensated, special
 
 mp.mp.dps = 40
 
@@ -254,3 +256,21 @@ def test_quotient_derivative_where_a_over_b_squared_overflows():
     assert (float(grad_a), float(grad_b)) == (0.25, -3.0 / 16.0)
     with jax.enable_x64(True):
         jax.test_util.check_grads(special.quotient, (jnp.float64(3.0), jnp.float64(0.7)), order=2)
+
+
+def test_compensated_multiply_add_against_exact_rationals(dtype: str) -> None:
+    """``a b + c`` where the product nearly cancels c (random factors, ``c = -fl(a b) + small``):
+    within 4 eps of the exact rational value relative to itself, where the plain sum loses
+    ``|c| / |a b + c|``; and finite (the plain sum) where Veltkamp's split overflows."""
+    rng = np.random.default_rng(7)
+    a = (rng.uniform(1.0, 2.0, 64) * 10.0 ** rng.integers(-8, 9, 64)).astype(dtype)
+    b = (rng.uniform(-2.0, 2.0, 64) * 10.0 ** rng.integers(-8, 9, 64)).astype(dtype)
+    c = (-(a * b) * (1 + rng.uniform(-1e-3, 1e-3, 64))).astype(dtype)
+    got = np.asarray(jax.jit(compensated.multiply_add)(jnp.asarray(a), jnp.asarray(b), jnp.asarray(c)), np.float64)
+    exact = np.array(
+        [float(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))) for x, y, z in zip(a, b, c, strict=True)]
+    )
+    error = np.abs(got - exact) / np.abs(exact)
+    assert np.max(error) <= 4 * float(np.finfo(dtype).eps), np.max(error)
+    huge = jnp.asarray(np.finfo(dtype).max / 4, dtype)
+    assert np.isfinite(float(compensated.multiply_add(huge, jnp.asarray(2.0, dtype), -huge)))

@@ -1,6 +1,6 @@
 """Modified Bessel functions of the first kind, I_v(x), in logarithmic form, for v >= 0, x >= 0.
 
-Six functions, all elementwise over broadcast ``v`` and ``x``:
+Seven functions, all elementwise over broadcast ``v`` and ``x``:
 
 * ``log_ive(v, x) = log(I_v(x) e^(-x))`` for x > 0;
 * ``log_iv_normalized(v, x) = log(Gamma(v + 1) I_v(x) / (x/2)^v)``, which is 0 at x = 0 and
@@ -10,7 +10,9 @@ Six functions, all elementwise over broadcast ``v`` and ``x``:
 * ``one_minus_bessel_ratio(v, x) = 1 - A_v(x)`` for a fixed order v, with full relative accuracy
   where A_v -> 1 (large x), from Hankel's expansion;
 * ``bessel_ratio_derivative(v, x) = A_v'(x)`` for a fixed order v, likewise (the direct form
-  ``1 - (2v + 1) A_v / x - A_v^2`` cancels to ``~ (2v + 1) / (2 x^2)``).
+  ``1 - (2v + 1) A_v / x - A_v^2`` cancels to ``~ (2v + 1) / (2 x^2)``);
+* ``log_iv_normalized_divergence(v, x_p, x_q)``, the Bregman divergence of ``log_iv_normalized``
+  (the concentration part of the von Mises-Fisher KL), from ``A_v'`` by quadrature.
 
 Method (accurate to a few units in the last place in float32 and float64 for v in [0, 500]
 and x in [0, 1e5]; tested against mpmath in tests/test_bessel.py):
@@ -46,6 +48,7 @@ from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import gammaln
 
 from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI
@@ -367,3 +370,51 @@ def bessel_ratio_derivative(v: float, x: Array) -> Array:
 
     asymptotic = z * z * (derivative(difference) - ratio * derivative(lower)) / total
     return jnp.where(x >= x0, asymptotic, _slope_recurrence(*_broadcast(v, x)))
+
+
+#: Gauss-Legendre nodes of ``log_iv_normalized_divergence`` on [0, 1], and the largest ratio of the
+#: interval's half-length to the distance from its centre to the nearest pole of ``A_v'`` at which
+#: they are used. At that ratio the Bernstein ellipse through the pole has rho >= 3.7, so 16 nodes
+#: leave ~rho^-32 < 1e-17 (measured: <= 4e-16 relative against mpmath, p = 2 to 50).
+_LEGENDRE_NODES, _LEGENDRE_WEIGHTS = np.polynomial.legendre.leggauss(16)
+_DIVERGENCE_NODES = (_LEGENDRE_NODES + 1.0) / 2.0
+_DIVERGENCE_WEIGHTS = _LEGENDRE_WEIGHTS / 2.0 * (1.0 - _DIVERGENCE_NODES)  # times the kernel 1 - s
+_DIVERGENCE_REACH = 0.5
+
+
+def log_iv_normalized_divergence(v: float, x_p: Array, x_q: Array) -> Array:
+    """``L(x_q) - L(x_p) - A_v(x_p) (x_q - x_p)`` with ``L = log_iv_normalized(v, .)`` (``L' = A_v``): the
+    Bregman divergence of L, for a fixed order ``v >= 0`` and ``x_p, x_q >= 0``.
+
+    Taylor's remainder ``d^2 int_0^1 (1 - s) A_v'(x_p + s d) ds`` (``d = x_q - x_p``, ``A_v' > 0``
+    from ``bessel_ratio_derivative``): a sum of positive terms, by 16-point Gauss-Legendre. The
+    difference form cancels: ``L`` grows like ``x`` and ``v log x`` while the divergence is
+    ``~ d^2 A_v' / 2`` (a float32 error of 1e-5 at v = 24, x = 100, d = 20). ``A_v'`` is
+    analytic except at the poles ``+-i j`` of ``A_v`` (``j >= j_{v,1} > sqrt((v + 1)(v + 5))``, the
+    first zero of ``J_v``), so the rule converges fast where the interval is short against its
+    distance to them (``_DIVERGENCE_REACH``); elsewhere the divergence is at least of order one and
+    the difference form is used: ``log_ive`` for x_p, x_q >= 1 (no terms of size x), the plain
+    ``L`` below.
+    """
+    x_p, x_q = jnp.broadcast_arrays(x_p, x_q)
+    d = x_q - x_p
+    pole = math.sqrt((v + 1.0) * (v + 5.0))
+    centre = 0.5 * (x_p + x_q)
+    near = jnp.abs(d) <= 2.0 * _DIVERGENCE_REACH * jnp.sqrt(centre * centre + pole * pole)
+    dtype = d.dtype
+    nodes = jnp.asarray(_DIVERGENCE_NODES, dtype).reshape((1,) * d.ndim + (-1,))
+    weights = jnp.asarray(_DIVERGENCE_WEIGHTS, dtype).reshape((1,) * d.ndim + (-1,))
+    short = jnp.where(near, d, 0.0)
+    slopes = bessel_ratio_derivative(v, x_p[..., None] + nodes * short[..., None])
+    quadrature = short * short * jnp.sum(weights * slopes, axis=-1)
+
+    a_p = x_p * bessel_ratio_over_x(v, x_p)
+    large_p, large_q = jnp.maximum(x_p, 1.0), jnp.maximum(x_q, 1.0)
+    scaled = (
+        log_ive(v, large_q)
+        - log_ive(v, large_p)
+        - v * jnp.log(large_q / large_p)
+        + (large_q - large_p) * one_minus_bessel_ratio(v, large_p)
+    )
+    plain = log_iv_normalized(v, x_q) - log_iv_normalized(v, x_p) - a_p * d
+    return jnp.where(near, quadrature, jnp.where((x_p >= 1.0) & (x_q >= 1.0), scaled, plain))

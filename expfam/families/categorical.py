@@ -32,6 +32,7 @@ import numpy as np
 from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, as_float
 from expfam._core.target import Target
+from expfam._numerics import special
 
 
 def _logsumexp(eta: Array) -> Array:
@@ -55,9 +56,22 @@ def softmax_fisher(eta: Array) -> Array:
 
 
 def softmax_kl(eta_p: Array, eta_q: Array) -> Array:
-    """``sum_k p_k (log p_k - log q_k)`` from log-softmaxes (no ``logsumexp`` differences)."""
+    """``sum_k p_k (log p_k - log q_k) = sum_k p_k E(q_k / p_k)`` with ``E(z) = z - 1 - log z >= 0``:
+    non-negative terms (also ``Multinomial``'s KL, times n).
+
+    The log-ratios ``l_k = log p_k - log q_k`` are taken as ``d_k - D`` with ``d = eta_p - eta_q``
+    and ``D = logsumexp(log q + d)`` (``= lse(eta_p) - lse(eta_q)``), not as a difference of
+    two log-softmaxes (each off by ulps of ``|log p_k|``, which a KL far below one cannot afford).
+    An error in D moves the value only at second order (``sum_k p_k e^-l_k = 1``). ``p E(e^-l)`` is
+    ``p expm1mx(-l)`` for ``|l| < 1/2`` and ``e^(log p - l) - p + p l`` (cancelling by a few at
+    most) beyond.
+    """
     log_p = jax.nn.log_softmax(eta_p, axis=-1)
-    terms = jnp.exp(log_p) * (log_p - jax.nn.log_softmax(eta_q, axis=-1))
+    d = eta_p - eta_q
+    ratio = d - jax.nn.logsumexp(jax.nn.log_softmax(eta_q, axis=-1) + d, axis=-1, keepdims=True)
+    p = jnp.exp(log_p)
+    near = jnp.abs(ratio) < 0.5
+    terms = jnp.where(near, p * special.expm1mx(-jnp.where(near, ratio, 0.0)), jnp.exp(log_p - ratio) - p + p * ratio)
     return jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
 
 

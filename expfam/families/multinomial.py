@@ -27,7 +27,7 @@ from expfam._core import constraints, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter
 from expfam._numerics import special
 from expfam.families.binomial import binomial_expected
-from expfam.families.categorical import softmax_fisher
+from expfam.families.categorical import softmax_fisher, softmax_kl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,24 +94,9 @@ class Multinomial(ExponentialFamily):
         return jnp.log(chi / self.num_trials)
 
     def stable_kl(self, eta_p: Array, eta_q: Array) -> Array:
-        """``n sum_k p_k E(q_k / p_k)`` with ``E(z) = z - 1 - log z >= 0``: non-negative terms.
-
-        The log-ratios ``l_k = log p_k - log q_k`` are taken as ``d_k - D`` with ``d = eta_p - eta_q``
-        and ``D = logsumexp(log q + d)`` (``= lse(eta_p) - lse(eta_q)``), not as a difference of
-        two log-softmaxes (each off by ulps of ``|log p_k|``, a loss that n multiplies). An error in
-        D moves the value only at second order (``sum_k p_k e^-l_k = 1``). ``p E(e^-l)`` is
-        ``p expm1mx(-l)`` for ``|l| < 1/2`` and ``e^(log p - l) - p + p l`` (cancelling by a few at
-        most) beyond.
-        """
-        log_p = jax.nn.log_softmax(eta_p, axis=-1)
-        d = eta_p - eta_q
-        ratio = d - jax.nn.logsumexp(jax.nn.log_softmax(eta_q, axis=-1) + d, axis=-1, keepdims=True)
-        p = jnp.exp(log_p)
-        near = jnp.abs(ratio) < 0.5
-        terms = jnp.where(
-            near, p * special.expm1mx(-jnp.where(near, ratio, 0.0)), jnp.exp(log_p - ratio) - p + p * ratio
-        )
-        return self.num_trials * jnp.sum(jnp.where(log_p > -jnp.inf, terms, 0.0), axis=-1)
+        """``n`` times the Categorical KL (``categorical.softmax_kl``: non-negative terms, no
+        difference of log-softmaxes, which n would multiply)."""
+        return self.num_trials * softmax_kl(eta_p, eta_q)
 
     def sufficient_statistics(self, x: Array) -> Array:
         return x

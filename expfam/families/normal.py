@@ -21,7 +21,7 @@ from jax.scipy.special import log_ndtr, ndtr, ndtri
 
 from expfam._core import constraints, supports
 from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, broadcast_to_draws
-from expfam._numerics import special
+from expfam._numerics import compensated, special
 
 
 def standard_normal_quantile(p: Array) -> Array:
@@ -128,9 +128,16 @@ class Normal(NormalTails):
         return jnp.stack([loc / variance, -0.5 / variance], axis=-1)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
-        """``(x - loc)^2 / (2 v) + 1/2 log(2 pi v)``: no ``x^2 eta_2`` against ``loc^2 / (2 v)``."""
-        loc, variance = _loc_variance(eta)
-        return 0.5 * (x - loc) ** 2 / variance + 0.5 * jnp.log(variance) + special.HALF_LOG_TWO_PI
+        """``(x - loc)^2 / (2 v) + 1/2 log(2 pi v)``: no ``x^2 eta_2`` against ``loc^2 / (2 v)``.
+
+        ``(x - loc)^2 / (2 v) = -r^2 / (4 eta_2)`` with the residual ``r = eta_1 + 2 eta_2 x = (x - loc) / v``
+        from ``compensated.multiply_add``: the computed ``loc = eta_1 v`` (or a plain ``2 eta_2 x``) is
+        off by ``eps |loc|``, which is ``eps |loc| / scale`` relative in ``(x - loc) / scale`` (1e-10 at
+        ``|loc| / scale = 1e6``); the compensated residual keeps a few eps.
+        """
+        eta_1, eta_2 = eta[..., 0], eta[..., 1]
+        residual = compensated.multiply_add(2.0 * eta_2, x, eta_1)
+        return -(residual * residual) / (4.0 * eta_2) + 0.5 * jnp.log(-0.5 / eta_2) + special.HALF_LOG_TWO_PI
 
     def stable_entropy(self, eta: Array) -> Array:
         """``1/2 log(2 pi e v)``."""
@@ -240,9 +247,10 @@ class NormalKnownVariance(NormalTails):
         return chi / self.variance
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
-        """``(x - loc)^2 / (2 variance) + 1/2 log(2 pi variance)``."""
-        loc = eta[..., 0] * self.variance
-        return 0.5 * (x - loc) ** 2 / self.variance + 0.5 * math.log(2 * math.pi * self.variance)
+        """``(x - loc)^2 / (2 variance) + 1/2 log(2 pi variance)``, ``x - loc = x - eta variance`` with
+        the product's rounding compensated (``compensated.multiply_add``; it cancels where ``|loc| >> scale``)."""
+        difference = compensated.multiply_add(eta[..., 0], jnp.asarray(-self.variance, eta.dtype), x)
+        return 0.5 * difference**2 / self.variance + 0.5 * math.log(2 * math.pi * self.variance)
 
     def stable_entropy(self, eta: Array) -> Array:
         """``1/2 log(2 pi e variance)``."""

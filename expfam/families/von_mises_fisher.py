@@ -91,27 +91,17 @@ def entropy(eta: Array, p: int) -> Array:
 
 
 def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
-    """``g(eta_q) - g(eta_p) - (eta_q - eta_p) . A_p mu_p``, for kappa_p, kappa_q >= 1 as
-    ``G(kappa_q) - G(kappa_p) + (kappa_q - kappa_p)(1 - A_p) + kappa_q A_p |mu_p - mu_q|^2 / 2``
-    with ``G = g - kappa`` (the scaled Bessel function): no terms of size kappa; below, the plain form."""
+    """``g(eta_q) - g(eta_p) - (eta_q - eta_p) . A_p mu_p`` as two nonnegative parts:
+    ``D + kappa_q A_p (1 - mu_p . mu_q)``, where ``D = L(kappa_q) - L(kappa_p) - A_p (kappa_q - kappa_p)``
+    is the Bregman divergence of ``L = log_iv_normalized`` (``bessel.log_iv_normalized_divergence``,
+    no difference of the log-normalizers, which grow like ``kappa`` and ``v log kappa``) and
+    ``1 - mu_p . mu_q = |mu_p - mu_q|^2 / 2``."""
     v = 0.5 * p - 1.0
     kappa_p, kappa_q = norm(eta_p), norm(eta_q)
-    large_p, large_q = jnp.maximum(kappa_p, 1.0), jnp.maximum(kappa_q, 1.0)
-
-    def scaled(kappa: Array) -> Array:
-        return bessel.log_ive(v, kappa) - v * jnp.log(0.5 * kappa)
-
-    complement = bessel.one_minus_bessel_ratio(v, large_p)
-    direction = _unit(eta_p, large_p) - _unit(eta_q, large_q)
-    scaled_kl = (
-        scaled(large_q)
-        - scaled(large_p)
-        + (large_q - large_p) * complement
-        + large_q * (1.0 - complement) * 0.5 * jnp.sum(direction * direction, axis=-1)
-    )
-    chi_p = expectation(eta_p, p)
-    plain = log_normalizer(eta_q, p) - log_normalizer(eta_p, p) - jnp.sum((eta_q - eta_p) * chi_p, axis=-1)
-    return jnp.where((kappa_p >= 1.0) & (kappa_q >= 1.0), scaled_kl, plain)
+    direction = _unit(eta_p, kappa_p) - _unit(eta_q, kappa_q)
+    a_p = kappa_p * bessel.bessel_ratio_over_x(v, kappa_p)
+    turn = kappa_q * a_p * 0.5 * jnp.sum(direction * direction, axis=-1)
+    return bessel.log_iv_normalized_divergence(v, kappa_p, kappa_q) + turn
 
 
 def fisher(eta: Array, p: int) -> Array:
