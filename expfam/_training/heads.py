@@ -120,7 +120,7 @@ def source_link(
     ``MultivariateNormal(d)``: ``loc = raw_1`` (d outputs) and the Cholesky factor of the
     precision, ``precision_cholesky = lower_cholesky_from_raw(raw_2)`` (d (d + 1) / 2 outputs)).
     Called, it returns natural parameters like any head; in ``loss(family, head)`` on samples the
-    loss reads the factor itself (``family.factored_nll``: O(d^2) per row, no factorization, the
+    loss reads the factor itself (``family.factored_nll``: a triangular product per row, no factorization, the
     exact gradient) and has ``nll``'s value on the same distribution.
     """
     family = check_family(family)

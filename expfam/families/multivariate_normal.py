@@ -86,7 +86,7 @@ class MultivariateNormal(ExponentialFamily):
     * factored head ``source_link(MultivariateNormal(d), factored=True)``: ``loc = raw_1`` (d outputs),
       ``precision_cholesky = cholesky_from_raw(raw_2)`` (L with ``P = L L^T``, packed; d (d + 1) / 2
       outputs); ``loss(family, head)`` on samples is ``|L^T (x - mu)|^2 / 2 - sum log L_ii + d/2 log(2 pi)``,
-      O(d^2) a row with the exact gradient and ``nll``'s value (see the module docstring)
+      no factorization or solve per row, with the exact gradient and ``nll``'s value (see the module docstring)
     * TFP's ``scale_tril`` S (``Sigma = S S^T``) as a factored head's parameter: ``L = chol(S^-T S^-1)``
     """
 
@@ -175,7 +175,8 @@ class MultivariateNormal(ExponentialFamily):
 
     def factored_nll(self, data: Array, **source: Array) -> Array:
         """``|L^T (x - mu)|^2 / 2 - sum_i log L_ii + d/2 log(2 pi)`` with ``P = L L^T``: one
-        triangular matrix-vector product per row (O(d^2), no solve, no factorization); its
+        triangular matrix-vector product per row (no solve, no factorization; for d <= 32 formed by
+        constant selection products, 4 d^2 (d - 1) flops, faster on XLA:CPU than any dense L); its
         autodiff gradient is exact: ``-L w`` in mu and ``tril((x - mu) w^T) - diag(1 / L_ii)`` in L,
         ``w = L^T (x - mu)``. ``nll`` on ``natural_from_source(loc=mu, precision_cholesky=L)``
         refactors ``P`` and gets the same value up to rounding."""
