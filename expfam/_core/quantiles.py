@@ -13,7 +13,8 @@ iterations, and one last Newton step taken with live parameters gives the value 
 derivative ``dz = -(dG / d params) / G'(z)`` (in p: ``1 / density``).
 
 Discrete (``integer_quantile``): the smallest integer k of the support with ``F(k) >= p``, tested
-as ``S(k) <= 1 - p`` above the median side; it is piecewise constant, so its derivative is zero.
+as ``S(k) <= 1 - p`` above the median side (one function gives the tail of each row's side); it is
+piecewise constant, so its derivative is zero.
 
 Both return the support's ends (given in z) at ``p = 0`` and ``p = 1`` and expect p in [0, 1] (the free
 function ``expfam.quantile`` checks it).
@@ -83,8 +84,7 @@ def continuous_quantile(
 
 
 def integer_quantile(
-    cdf: Callable[[Array], Array],
-    survival: Callable[[Array], Array],
+    tail: Callable[[Array, Array], Array],
     p: Array,
     lower: Array | float,
     upper: Array | float,
@@ -94,7 +94,8 @@ def integer_quantile(
     ``upper`` at ``p = 1``, which may be infinite); no derivative.
 
     Args:
-        cdf, survival: ``k -> P(X <= k)`` and ``k -> P(X > k)`` over p's batch.
+        tail: ``(k, above) -> P(X > k)`` where ``above``, else ``P(X <= k)``, over p's batch (one
+            function, so that each test of k traces the distribution function once).
         p: probabilities in [0, 1].
         lower, upper: the support's ends.
         start: a guess (the mean, say) from which the search brackets the answer.
@@ -106,8 +107,8 @@ def integer_quantile(
     lower_side = p_safe <= 0.5
 
     def holds(k: Array) -> Array:
-        k_safe = jnp.where(jnp.isfinite(k), k, 0.0)
-        return jnp.where(lower_side, cdf(k_safe) >= p_safe, survival(k_safe) <= 1.0 - p_safe) | (k >= upper)
+        value = tail(jnp.where(jnp.isfinite(k), k, 0.0), ~lower_side)
+        return jnp.where(lower_side, value >= p_safe, value <= 1.0 - p_safe) | (k >= upper)
 
     start = jnp.clip(jnp.where(jnp.isfinite(start), start, lower), lower, jnp.where(jnp.isfinite(upper), upper, start))
     k = inversion.smallest_integer(holds, lower, start)

@@ -147,12 +147,24 @@ class Binomial(ExponentialFamily):
         """``P(X <= x) = I_{1-p}(n - k, k + 1)`` for ``k = floor(x)`` in ``0 .. n - 1``, the regularized
         incomplete beta function with ``1 - p = sigmoid(-eta)`` and ``p = sigmoid(eta)`` (no subtraction,
         see ``regularized_beta``); 0 for x < 0, 1 for x >= n."""
+        return self._tail(eta, x, False)
+
+    def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:
+        """``survival`` where ``above``, else ``cdf``: one incomplete beta with reflected arguments."""
         n = self.num_trials
         count = jnp.floor(x)
         k = jnp.clip(count, 0.0, n - 1.0)
         logits = eta[..., 0]
-        value = regularized_beta(n - k, k + 1.0, jax.nn.sigmoid(-logits), jax.nn.sigmoid(logits))
-        return jnp.where(count < 0, 0.0, jnp.where(count >= n, 1.0, value))
+        successes, failures = k + 1.0, n - k
+        p, q = jax.nn.sigmoid(logits), jax.nn.sigmoid(-logits)
+        value = regularized_beta(
+            jnp.where(above, successes, failures),
+            jnp.where(above, failures, successes),
+            jnp.where(above, p, q),
+            jnp.where(above, q, p),
+        )
+        below_support = jnp.where(above, 1.0, 0.0)
+        return jnp.where(count < 0, below_support, jnp.where(count >= n, 1.0 - below_support, value))
 
     def link(self, raw: Array) -> Array:
         """The logit itself: eta = raw."""
@@ -177,18 +189,12 @@ class Binomial(ExponentialFamily):
     def survival(self, eta: Array, x: Array) -> Array:
         """``P(X > x) = I_p(k + 1, n - k)`` for ``k = floor(x)`` in ``0 .. n - 1`` (``regularized_beta``);
         1 for x < 0, 0 for x >= n."""
-        n = self.num_trials
-        count = jnp.floor(x)
-        k = jnp.clip(count, 0.0, n - 1.0)
-        logits = eta[..., 0]
-        value = regularized_beta(k + 1.0, n - k, jax.nn.sigmoid(logits), jax.nn.sigmoid(-logits))
-        return jnp.where(count < 0, 1.0, jnp.where(count >= n, 0.0, value))
+        return self._tail(eta, x, True)
 
     def quantile(self, eta: Array, p: Array) -> Array:
         """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
         return quantiles.integer_quantile(
-            lambda k: self.cdf(eta, k),
-            lambda k: self.survival(eta, k),
+            lambda k, above: self._tail(eta, k, above),
             p,
             0.0,
             float(self.num_trials),

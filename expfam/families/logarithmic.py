@@ -235,7 +235,12 @@ class Logarithmic(LogProbability):
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = 1 - P(X > x)`` (``survival``); 0 for x < 1, 1 for x = inf."""
-        return jnp.clip(1.0 - self.survival(eta, x), 0.0, 1.0)
+        return self._tail(eta, x, False)
+
+    def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:
+        """``survival`` where ``above``, else ``cdf`` (one evaluation of the survival function)."""
+        survival = self.survival(eta, x)
+        return jnp.where(above, survival, jnp.clip(1.0 - survival, 0.0, 1.0))
 
     # -- summaries -----------------------------------------------------------------------------
     def survival(self, eta: Array, x: Array) -> Array:
@@ -270,5 +275,5 @@ class Logarithmic(LogProbability):
     def quantile(self, eta: Array, p: Array) -> Array:
         """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
         return quantiles.integer_quantile(
-            lambda k: self.cdf(eta, k), lambda k: self.survival(eta, k), p, 1.0, jnp.inf, jnp.floor(self.mean(eta))
+            lambda k, above: self._tail(eta, k, above), p, 1.0, jnp.inf, jnp.floor(self.mean(eta))
         )

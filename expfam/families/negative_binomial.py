@@ -158,11 +158,18 @@ class NegativeBinomialBase(LogProbability):
         """``P(X <= x) = I_{1-p}(r, k + 1)`` for ``k = floor(x) >= 0``, the regularized incomplete beta
         function with ``1 - p = -expm1(eta)`` and ``p = exp(eta)`` (no subtraction, see
         ``binomial.regularized_beta``); 0 for x < 0. ``r = 1`` (Geometric) gives ``1 - p^(k + 1)``."""
+        return self._tail(eta, x, False)
+
+    def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:
+        """``survival`` where ``above``, else ``cdf``: one incomplete beta with reflected arguments."""
         count = jnp.floor(x)
         log_p = eta[..., 0]
-        r = jnp.full_like(count, self.r)
-        value = regularized_beta(r, jnp.maximum(count, 0.0) + 1.0, -jnp.expm1(log_p), jnp.exp(log_p))
-        return jnp.where(count >= 0, value, 0.0)
+        r, k = jnp.full_like(count, self.r), jnp.maximum(count, 0.0) + 1.0
+        p, q = jnp.exp(log_p), -jnp.expm1(log_p)
+        value = regularized_beta(
+            jnp.where(above, k, r), jnp.where(above, r, k), jnp.where(above, p, q), jnp.where(above, q, p)
+        )
+        return jnp.where(count >= 0, value, jnp.where(above, 1.0, 0.0))
 
     # -- summaries -----------------------------------------------------------------------------
     def mean(self, eta: Array) -> Array:
@@ -180,16 +187,12 @@ class NegativeBinomialBase(LogProbability):
 
     def survival(self, eta: Array, x: Array) -> Array:
         """``P(X > x) = I_p(k + 1, r)`` for ``k = floor(x) >= 0`` (``regularized_beta``); 1 for x < 0."""
-        count = jnp.floor(x)
-        log_p = eta[..., 0]
-        r = jnp.full_like(count, self.r)
-        value = regularized_beta(jnp.maximum(count, 0.0) + 1.0, r, jnp.exp(log_p), -jnp.expm1(log_p))
-        return jnp.where(count >= 0, value, 1.0)
+        return self._tail(eta, x, True)
 
     def quantile(self, eta: Array, p: Array) -> Array:
         """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
         return quantiles.integer_quantile(
-            lambda k: self.cdf(eta, k), lambda k: self.survival(eta, k), p, 0.0, jnp.inf, jnp.floor(self.mean(eta))
+            lambda k, above: self._tail(eta, k, above), p, 0.0, jnp.inf, jnp.floor(self.mean(eta))
         )
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:

@@ -108,9 +108,13 @@ class Poisson(ExponentialFamily):
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = Q(floor(x) + 1, lambda)``, the regularized upper incomplete gamma function (0 for x < 0)."""
+        return self._tail(eta, x, False)
+
+    def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:
+        """``survival`` where ``above``, else ``cdf`` (both from one ``regularized_gamma``)."""
         count = jnp.floor(x)
-        value = regularized_gamma(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))[1]
-        return jnp.where(count >= 0, value, 0.0)
+        lower_tail, upper_tail = regularized_gamma(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))
+        return jnp.where(count >= 0, jnp.where(above, lower_tail, upper_tail), jnp.where(above, 1.0, 0.0))
 
     # -- summaries -----------------------------------------------------------------------------
     def mean(self, eta: Array) -> Array:
@@ -125,12 +129,10 @@ class Poisson(ExponentialFamily):
 
     def survival(self, eta: Array, x: Array) -> Array:
         """``P(X > x) = P(floor(x) + 1, lambda)``, the regularized lower incomplete gamma function (1 for x < 0)."""
-        count = jnp.floor(x)
-        value = regularized_gamma(jnp.maximum(count, 0.0) + 1.0, jnp.exp(eta[..., 0]))[0]
-        return jnp.where(count >= 0, value, 1.0)
+        return self._tail(eta, x, True)
 
     def quantile(self, eta: Array, p: Array) -> Array:
         """The smallest count k with ``P(X <= k) >= p`` (``quantiles.integer_quantile``)."""
         return quantiles.integer_quantile(
-            lambda k: self.cdf(eta, k), lambda k: self.survival(eta, k), p, 0.0, jnp.inf, jnp.floor(self.mean(eta))
+            lambda k, above: self._tail(eta, k, above), p, 0.0, jnp.inf, jnp.floor(self.mean(eta))
         )
