@@ -264,6 +264,20 @@ def _multinomial_entropy(n: int, e: list[MP]) -> MP:
     )
 
 
+def _multinomial(n: int, points: list[tuple[list[float], list[float]]]) -> Reference:
+    """Multinomial(n, 3): ``g = n logsumexp(eta)``, ``chi = n softmax(eta)``."""
+    return Reference(
+        families.Multinomial(n, 3),
+        g=lambda e: n * lse(e),
+        chi=lambda e: [n * mp.exp(v - lse(e)) for v in e],
+        entropy=lambda e: _multinomial_entropy(n, e),
+        stats=mpv,
+        log_h=_multinomial_log_h,
+        points=points,
+        near=lambda e: [v * 0.8 + 0.3 * i for i, v in enumerate(e)],
+    )
+
+
 @functools.cache
 def negative_binomial_entropy(r: MP, log_p: MP) -> MP:
     """``-sum_k q(k) log q(k)``, ``q(k) = Gamma(k + r) / (Gamma(r) k!) (1 - p)^r p^k``, summed until
@@ -557,34 +571,22 @@ REFERENCES.update(
             points=[([t], x) for t in (-30.0, -4.0, 0.3, 6.0, 12.0, 30.0) for x in (0.0, 17.0, 49.0, 50.0)],
             near=lambda e: [e[0] * 0.8 + 0.3],
         ),
-        "Multinomial": Reference(
-            families.Multinomial(10, 3),
-            g=lambda e: 10 * lse(e),
-            chi=lambda e: [10 * mp.exp(v - lse(e)) for v in e],
-            entropy=lambda e: _multinomial_entropy(10, e),
-            stats=mpv,
-            log_h=_multinomial_log_h,
-            points=[
+        "Multinomial": _multinomial(
+            10,
+            [
                 (e, x)
                 for e in ([0.1, 2.0, -1.0], [-30.0, 0.0, 30.0], [-7.0, -6.9, 0.0])
                 for x in ([2.0, 3.0, 5.0], [0.0, 0.0, 10.0], [10.0, 0.0, 0.0])
             ],
-            near=lambda e: [v * 0.8 + 0.3 * i for i, v in enumerate(e)],
         ),
         # More trials: the entropy's terms of size n log n (g - eta . chi - E[log h]) cancel more.
-        "Multinomial(n=40)": Reference(
-            families.Multinomial(40, 3),
-            g=lambda e: 40 * lse(e),
-            chi=lambda e: [40 * mp.exp(v - lse(e)) for v in e],
-            entropy=lambda e: _multinomial_entropy(40, e),
-            stats=mpv,
-            log_h=_multinomial_log_h,
-            points=[
+        "Multinomial(n=40)": _multinomial(
+            40,
+            [
                 ([0.1, 2.0, -1.0], [5.0, 20.0, 15.0]),
                 ([-7.0, -6.9, 0.0], [0.0, 1.0, 39.0]),
                 ([-3.0, 1.0, 1.5], [2.0, 15.0, 23.0]),
             ],
-            near=lambda e: [v * 0.8 + 0.3 * i for i, v in enumerate(e)],
         ),
         "Geometric": Reference(
             families.Geometric(),

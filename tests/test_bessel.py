@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import jax
@@ -44,6 +45,23 @@ def _references(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 FUNCTIONS = {"log_ive": bessel.log_ive, "ratio": bessel.bessel_ratio, "normalized": bessel.log_iv_normalized}
 COLUMN = {"log_ive": 0, "ratio": 1, "normalized": 2}
+
+
+def _assert_on_target(
+    got: np.ndarray, exact: Callable[[np.ndarray], np.ndarray], x: np.ndarray, x_in: np.ndarray, dtype: str
+) -> None:
+    """Relative error (to the exact value where positive, else absolute) within 1e-12 in float64, and
+    in float32 within 10x the input-rounding floor (``exact`` at the rounded inputs x_in), at least
+    32 eps."""
+    expected = exact(x)
+    scale = np.where(expected > 0, expected, 1.0)
+    error = np.abs(got - expected) / scale
+    if dtype == "float64":
+        tol = np.full_like(error, 1e-12)
+    else:
+        floor = np.abs(exact(x_in.astype(np.float64)) - expected) / scale
+        tol = np.maximum(10 * floor, 32 * float(np.finfo(np.float32).eps))
+    assert np.all(error <= tol), (x[np.argmax(error / tol)], np.max(error / tol))
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))
@@ -156,14 +174,7 @@ def test_one_minus_ratio_against_mpmath(dtype: str, v: float) -> None:
         with mp.workdps(40):
             return np.array([float(1 - mp.besseli(v + 1, mp.mpf(p)) / mp.besseli(v, mp.mpf(p))) for p in points])
 
-    expected = exact(x)
-    error = np.abs(got - expected) / expected
-    if dtype == "float64":
-        tol = np.full_like(error, 1e-12)
-    else:
-        floor = np.abs(exact(x_in.astype(np.float64)) - expected) / expected
-        tol = np.maximum(10 * floor, 32 * float(np.finfo(np.float32).eps))
-    assert np.all(error <= tol), (x[np.argmax(error / tol)], np.max(error / tol))
+    _assert_on_target(got, exact, x, x_in, dtype)
 
 
 @pytest.mark.parametrize("v", [0.0, 0.5, 1.0, 24.0])
@@ -188,14 +199,7 @@ def test_ratio_derivative_against_mpmath(dtype: str, v: float) -> None:
                 values.append(float(1 - (2 * v + 1) * a / p - a * a))
             return np.array(values)
 
-    expected = exact(x)
-    error = np.abs(got - expected) / expected
-    if dtype == "float64":
-        tol = np.full_like(error, 1e-12)
-    else:
-        floor = np.abs(exact(x_in.astype(np.float64)) - expected) / expected
-        tol = np.maximum(10 * floor, 32 * float(np.finfo(np.float32).eps))
-    assert np.all(error <= tol), (x[np.argmax(error / tol)], np.max(error / tol))
+    _assert_on_target(got, exact, x, x_in, dtype)
 
 
 #: (x_p, x_q) pairs: close ones (Gauss-Legendre, both sides of the Hankel switch of A_v') and far
@@ -228,12 +232,4 @@ def test_divergence_against_mpmath(dtype: str, v: float) -> None:
                 values.append(float(log_normalized(b_) - log_normalized(a_) - ratio * (b_ - a_)))
             return np.array(values)
 
-    expected = exact(pairs)
-    scale = np.where(expected > 0, expected, 1.0)
-    error = np.abs(got - expected) / scale
-    if dtype == "float64":
-        tol = np.full_like(error, 1e-12)
-    else:
-        floor = np.abs(exact(x_in.astype(np.float64)) - expected) / scale
-        tol = np.maximum(10 * floor, 32 * float(np.finfo(np.float32).eps))
-    assert np.all(error <= tol), (pairs[np.argmax(error / tol)], np.max(error / tol))
+    _assert_on_target(got, exact, pairs, x_in, dtype)
