@@ -6,7 +6,10 @@
 * ``--family NAME`` (repeatable) keeps the tests of those family classes only (and the tests
   that run on no particular family);
 * the ``slow`` marker: the high-precision, Monte Carlo, quadrature, example and sharding modules
-  (``SLOW_MODULES``), and the command-line tests that train; ``pytest -m "not slow"`` leaves them out;
+  (``SLOW_MODULES``), the command-line tests that train, and every test of a family that is not one
+  of ``helpers.REPRESENTATIVES`` (a scalar, a vector, a matrix and a label family);
+  ``pytest -m "not slow"`` leaves them out (a quick loop: the family-independent tests and the four
+  representatives in every check; ``--family NAME`` runs every check of one family);
 * compiled programs go through JAX's persistent compilation cache in ``.jax-test-cache/``
   (git-ignored, never evicted): the two xdist workers compile a program once between them, programs
   freed by ``jax.clear_caches`` below come back from disk, and a second run reads what the first
@@ -22,6 +25,7 @@ from collections.abc import Iterator
 
 import jax
 import pytest
+from helpers import representative
 
 import expfam
 
@@ -107,9 +111,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     wanted = set(config.getoption("family"))
     kept, dropped = [], []
     for item in items:
-        if item.module.__name__ in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
         family = _family_of(item)
+        if item.module.__name__ in SLOW_MODULES or (family is not None and not representative(family)):
+            item.add_marker(pytest.mark.slow)
         if wanted and family is not None and type(family).__name__ not in wanted:
             dropped.append(item)
             continue
