@@ -89,8 +89,8 @@ def _sum(a: Array, x: Array, series: Array) -> Array:
     return jax.lax.while_loop(cond, body, state)[3]
 
 
-def _evaluate(a: Array, x: Array) -> tuple[Array, Array, Array]:
-    """``(P, Q, log prefactor)`` (broadcast); the prefactor is for ``x > 0`` (0 elsewhere)."""
+def _evaluate(a: Array, x: Array) -> tuple[Array, Array]:
+    """``(P, Q)``, broadcast."""
     a, x = jnp.broadcast_arrays(a, x)
     inside = (a > 0) & (x > 0) & (x < jnp.inf)
     a_in, x_in = jnp.where(inside, a, 1.0), jnp.where(inside, x, 1.0)
@@ -102,27 +102,28 @@ def _evaluate(a: Array, x: Array) -> tuple[Array, Array, Array]:
     valid = (a > 0) & ~jnp.isnan(x)
     p = jnp.where(inside, p_in, jnp.where(valid, jnp.where(x > 0, 1.0, 0.0), jnp.nan))
     q = jnp.where(inside, q_in, jnp.where(valid, jnp.where(x > 0, 0.0, 1.0), jnp.nan))
-    return p, q, jnp.where(inside, log_prefactor, -jnp.inf)
+    return p, q
 
 
 @jax.custom_jvp
 def regularized_gamma(a: Array, x: Array) -> tuple[Array, Array]:
     """``(P(a, x), Q(a, x))`` for ``a > 0`` (P = 0, Q = 1 for ``x <= 0``; P = 1, Q = 0 at ``x = inf``;
     NaN for ``a <= 0``; broadcast)."""
-    p, q, _ = _evaluate(a, x)
-    return p, q
+    return _evaluate(a, x)
 
 
 def _regularized_gamma_jvp(primals: tuple[Array, Array], tangents: tuple[Any, Any]) -> tuple[Any, Any]:
     a, x = primals
     a_dot, x_dot = tangents
-    p, q, log_prefactor = _evaluate(a, x)
+    # (the function itself, not _evaluate: a derivative of this rule then uses the rule again
+    # rather than differentiating the loop)
+    p, q = regularized_gamma(a, x)
     a, x = jnp.broadcast_arrays(a, x)
     dp = jnp.zeros_like(p)
-    positive = x > 0
+    positive = (x > 0) & (x < jnp.inf)
     x_safe = jnp.where(positive, x, 1.0)
     if not isinstance(x_dot, SymbolicZero):
-        density = jnp.where(positive, jnp.exp(log_prefactor) / x_safe, 0.0)
+        density = jnp.where(positive, jnp.exp(_log_prefactor(a, x_safe)) / x_safe, 0.0)
         dp = dp + density * jnp.broadcast_to(x_dot, x.shape)
     if not isinstance(a_dot, SymbolicZero):
         dp = dp + jnp.where(positive, jax.lax.igamma_grad_a(a, x_safe), 0.0) * jnp.broadcast_to(a_dot, a.shape)
