@@ -17,6 +17,7 @@ import pytest
 from jax.scipy import special as jss
 
 from expfam._numerics import compensated, special
+from expfam._numerics.incomplete_gamma import regularized_gamma
 
 mp.mp.dps = 40
 
@@ -154,6 +155,39 @@ def test_stirling_remainder(dtype):
     # absolute error a few ulps of lgamma(6) below the switch, relative above
     error = relative_error(special.stirling_remainder(jnp.asarray(x)), exact, floor=10.0 * 0 + 1.0)
     assert error.max() <= 32 * EPS[dtype], (error.max(), x[error.argmax()])
+
+
+def _incomplete_gamma_points(dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """Small shapes 1e-3 .. 10 with x near 0, near a and far above a; a few large shapes near a."""
+    small = np.geomspace(1e-3, 10.0, 9)
+    ratios = [1e-30, 1e-6, 0.01, 0.5, 0.95, 1.0, 1.05, 2.0, 30.0]
+    a = [s for s in small for _ in ratios] + [s for s in small for _ in (1, 2)]
+    x = [s * r for s in small for r in ratios] + [v for s in small for v in (s + 20.0, s + 200.0)]
+    for shape in (30.0, 1e3, 1e5):
+        for t in (-3.0, -0.5, 0.0, 0.5, 3.0):
+            a.append(shape)
+            x.append(shape + t * shape**0.5)
+    return np.asarray(a, dtype), np.asarray(x, dtype)
+
+
+def test_regularized_gamma_against_mpmath(dtype):
+    """P and Q against mpmath at 40 digits, each to its relative accuracy: a few ulps times the
+    conditioning of the prefactor ``exp(a log x - x - lgamma a)`` (the size of its exponent's terms,
+    ``sqrt(a)`` for large a near the bulk), plus the absolute rounding where one is ``1 -`` the other."""
+    a, x = _incomplete_gamma_points(dtype)
+    p, q = (np.asarray(v, np.float64) for v in jax.jit(regularized_gamma)(jnp.asarray(a), jnp.asarray(x)))
+    for i, (shape, point) in enumerate(zip(a.astype(np.float64), x.astype(np.float64), strict=True)):
+        sa, sx = mp.mpf(shape), mp.mpf(point)
+        exact_p = mp.gammainc(sa, 0, sx, regularized=True) if point < shape else None
+        exact_q = mp.gammainc(sa, sx, mp.inf, regularized=True) if exact_p is None else 1 - exact_p
+        exact_p = 1 - exact_q if exact_p is None else exact_p
+        scale = 1.0 + (abs(shape * np.log(point)) + point if shape < 10 else shape**0.5)
+        for got, exact in ((p[i], float(exact_p)), (q[i], float(exact_q))):
+            allowed = 16 * EPS[dtype] * (scale * exact + (1.0 - exact))
+            assert abs(got - exact) <= allowed, (shape, point, got, exact)
+    # The ends: x = 0, x = inf, and NaN for a <= 0.
+    ends = regularized_gamma(jnp.asarray([2.0, 2.0, 0.0], dtype), jnp.asarray([0.0, np.inf, 1.0], dtype))
+    np.testing.assert_array_equal(np.stack(ends), [[0.0, 1.0, np.nan], [1.0, 0.0, np.nan]])
 
 
 def test_trigamma_difference(dtype):

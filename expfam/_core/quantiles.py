@@ -10,11 +10,14 @@ evaluates only the tail on its side, so no logarithm of a vanishing tail on the 
 meets a derivative, and the tail is traced (and compiled) once per evaluation, not twice.
 ``_numerics.inversion.solve_increasing`` finds the root without derivatives flowing through its
 iterations, and one last Newton step taken with live parameters gives the value its implicit
-derivative ``dz = -(dG / d params) / G'(z)`` (in p: ``1 / density``).
+derivative ``dz = -(dG / d params) / G'(z)`` (in p: ``1 / density``): one ``jax.jvp`` in z gives
+G and G' there, G' held fixed. The tail is traced twice in all, once in the solver's loop and once
+in that step (compilation time grows with every copy).
 
 Discrete (``integer_quantile``): the smallest integer k of the support with ``F(k) >= p``, tested
-as ``S(k) <= 1 - p`` above the median side (one function gives the tail of each row's side); it is
-piecewise constant, so its derivative is zero.
+as ``S(k) <= 1 - p`` above the median side (one function gives the tail of each row's side), by
+``inversion.smallest_integer``, whose one loop traces the tail once; it is piecewise constant, so
+its derivative is zero.
 
 Both return the support's ends (given in z) at ``p = 0`` and ``p = 1`` and expect p in [0, 1] (the free
 function ``expfam.quantile`` checks it).
@@ -73,12 +76,12 @@ def continuous_quantile(
 
     lo, hi = bracket
     z = jax.lax.stop_gradient(inversion.solve_increasing(value_and_slope, lo, hi, start))
-    # The last Newton step, with live parameters and p: it carries the implicit derivative.
-    g, slope = value_and_slope(z)
+    # The last Newton step, with live parameters and p (the tail's second and last copy): its value
+    # is the solver's, and through g alone (the slope held fixed) it carries the implicit derivative.
+    g, slope = jax.jvp(lambda u: residual(params, u, target), (z,), (jnp.ones_like(z),))
+    slope = jax.lax.stop_gradient(slope)
     usable = jnp.isfinite(g) & jnp.isfinite(slope) & (slope > 0)
-    live = residual(params, z, target)
-    step = jnp.where(usable, live / jnp.where(usable, slope, 1.0), 0.0)
-    z = z - jnp.where(usable, step, 0.0)
+    z = z - jnp.where(usable, g / jnp.where(usable, slope, 1.0), 0.0)
     first, last = (jnp.broadcast_to(jnp.asarray(end, z.dtype), z.shape) for end in ends)
     return jnp.where(p <= 0, first, jnp.where(p >= 1, last, jnp.where(interior, z, jnp.nan)))
 

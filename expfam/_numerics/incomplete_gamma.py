@@ -1,17 +1,21 @@
 """Regularized incomplete gamma functions ``P(a, x)`` and ``Q(a, x) = 1 - P(a, x)``, accurate for
 large shapes in float32.
 
-``jax.scipy.special.gammainc`` forms the prefactor ``x^a e^-x / Gamma(a)`` as
-``exp(a log x - x - lgamma(a))``, whose terms of size ``a log a`` cancel: in float32 its relative
-error is ~4e-5 at ``a = 100``, 5e-4 at 1e3, 3e-3 at 1e4 and O(1) at 1e5. Here, from
-``a = LARGE_SHAPE`` on, the prefactor is ``exp(-a E(x / a)) sqrt(a / (2 pi)) e^(-delta(a))`` with
-``E(z) = z - 1 - log z`` (``special.log_ratio_excess``) and ``delta`` the Stirling remainder, which
-keeps only terms of the result's size; then the power series of P for ``x < a + 1`` and the
-continued fraction of Q (modified Lentz) beyond, each run until its terms are below the dtype's
-epsilon (``O(sqrt(a))`` steps), and the other function by subtraction from 1 (both are at least
-~0.4 there, so nothing is lost). Below ``LARGE_SHAPE`` JAX's functions are accurate (5e-7 at
-a = 10) and are used as they are. Derivatives: ``dP/dx`` is the density
-``x^(a-1) e^-x / Gamma(a)``, ``dP/da`` JAX's ``igamma_grad_a``.
+Both are ``prefactor * sum`` with the prefactor ``x^a e^-x / Gamma(a)``:
+
+* the sum is the power series of P for ``x < a + 1`` and the continued fraction of Q (modified
+  Lentz) beyond, run in ONE while loop in which each element advances its own expansion until its
+  terms are below the dtype's epsilon (``O(sqrt(a))`` steps for large a); the other function
+  follows by subtraction from 1;
+* the prefactor is ``exp(a log x - x - lgamma(a))`` below ``a = LARGE_SHAPE``, where its terms are
+  small. From ``LARGE_SHAPE`` on those terms, of size ``a log a``, would cancel (the relative error
+  of that form in float32 is ~4e-5 at ``a = 100``, 3e-3 at 1e4 and O(1) at 1e5), so it is
+  ``exp(-a E(x / a)) sqrt(a / (2 pi)) e^(-delta(a))`` with ``E(z) = z - 1 - log z``
+  (``special.log_ratio_excess``) and ``delta`` the Stirling series (``LARGE_SHAPE`` is at least
+  the argument from which the series holds), which keeps only terms of the result's size.
+
+Derivatives (custom JVP): ``dP/dx`` is the density ``x^(a-1) e^-x / Gamma(a)``, ``dP/da`` JAX's
+``igamma_grad_a`` (evaluated only when a carries a tangent).
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc, gammaincc
+from jax.custom_derivatives import SymbolicZero
 
 from expfam._numerics import special
-from expfam._numerics.continued_fraction import continued_fraction
+from expfam._numerics.continued_fraction import guard_tiny
 
 Array = jax.Array
 
@@ -33,78 +37,97 @@ MAX_TERMS = 100_000
 
 
 def _log_prefactor(a: Array, x: Array) -> Array:
-    """``log(x^a e^-x / Gamma(a)) = -a E(x / a) + 1/2 log(a / (2 pi)) - delta(a)``."""
-    return (
-        -a * special.log_ratio_excess(x / a, (x - a) / a)
-        + 0.5 * jnp.log(a / (2.0 * math.pi))
-        - (special.stirling_remainder(a))
+    """``log(x^a e^-x / Gamma(a))`` for ``a, x > 0``: plain below ``LARGE_SHAPE``, else
+    ``-a E(x / a) + 1/2 log(a / (2 pi)) - delta(a)`` (see the module docstring)."""
+    large = a >= LARGE_SHAPE
+    a_small = jnp.where(large, 1.0, a)
+    plain = a_small * jnp.log(x) - x - special.lgamma(a_small)
+    a_large = jnp.where(large, a, LARGE_SHAPE)
+    stable = (
+        -a_large * special.log_ratio_excess(x / a_large, (x - a_large) / a_large)
+        + 0.5 * jnp.log(a_large / (2.0 * math.pi))
+        - special.stirling_correction(1.0 / a_large)
     )
+    return jnp.where(large, stable, plain)
 
 
-def _series(a: Array, x: Array) -> Array:
-    """``sum_{n >= 0} x^n / ((a + 1) ... (a + n)) / a``, so that ``P = prefactor * sum``."""
-    eps = jnp.finfo(x.dtype).eps
+def _sum(a: Array, x: Array, series: Array) -> Array:
+    """Where ``series``: ``sum_{n >= 0} x^n / ((a + 1) ... (a + n)) / a`` (so that P = prefactor * sum);
+    elsewhere the continued fraction ``1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / ...))``
+    (so that Q = prefactor * fraction; modified Lentz from ``c_0 = 1 / tiny``). One loop: both
+    recurrences are advanced elementwise and each element keeps its own (``a, x > 0`` finite)."""
+    info = jnp.finfo(x.dtype)
+    first = x + 1.0 - a  # the fraction's b_0; its b_n = first + 2 n, a_n = -n (n - a)
 
     def cond(state: Any) -> Array:
-        n, _, _, done = state
+        n, *_, done = state
         return (n < MAX_TERMS) & ~jnp.all(done)
 
     def body(state: Any) -> Any:
-        n, term, total, done = state
-        term = jnp.where(done, term, term * x / (a + n))
-        total = jnp.where(done, total, total + term)
-        return n + 1.0, term, total, done | (term <= eps * total)
+        # c: the series' last term, or Lentz's c; h: the series' total, or the fraction so far.
+        n, c, d, h, done = state
+        term = c * x / (a + n)
+        b_n, a_n = first + 2.0 * n, -n * (n - a)
+        lentz_d = 1.0 / guard_tiny(b_n + a_n * d)
+        lentz_c = guard_tiny(b_n + a_n / c)
+        delta = lentz_d * lentz_c
+        new_c = jnp.where(series, term, lentz_c)
+        new_h = jnp.where(series, h + term, h * delta)
+        converged = jnp.where(series, term <= info.eps * new_h, jnp.abs(delta - 1.0) <= info.eps)
+        return (
+            n + 1.0,
+            jnp.where(done, c, new_c),
+            jnp.where(done | series, d, lentz_d),
+            jnp.where(done, h, new_h),
+            done | converged,
+        )
 
-    start = 1.0 / a
-    return jax.lax.while_loop(cond, body, (jnp.asarray(1.0, x.dtype), start, start, jnp.zeros(x.shape, bool)))[2]
+    d = 1.0 / guard_tiny(first)
+    c = jnp.where(series, 1.0 / a, info.eps / info.tiny)
+    h = jnp.where(series, 1.0 / a, d)
+    state = (jnp.asarray(1.0, x.dtype), c, d, h, jnp.zeros(x.shape, bool))
+    return jax.lax.while_loop(cond, body, state)[3]
 
 
-def _continued_fraction(a: Array, x: Array) -> Array:
-    """``1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / (x + 5 - a - ...)))``, so that
-    ``Q = prefactor * fraction`` (modified Lentz, started from ``c_0 = 1 / tiny``)."""
-    info = jnp.finfo(x.dtype)
-    start = x + 1.0 - a
-
-    def terms(i: Array) -> tuple[tuple[Array, Array]]:
-        return ((-i * (i - a), start + 2.0 * i),)
-
-    return continued_fraction(terms, start, jnp.full_like(x, info.eps / info.tiny), MAX_TERMS)
-
-
-def _large_shape(a: Array, x: Array) -> tuple[Array, Array]:
-    """``(P, Q)`` for ``a >= LARGE_SHAPE`` and ``x > 0``."""
-    series_side = x < a + 1.0
-    prefactor = jnp.exp(_log_prefactor(a, x))
-    lower = prefactor * _series(a, jnp.where(series_side, x, 0.5 * a))
-    upper = prefactor * _continued_fraction(a, jnp.where(series_side, 2.0 * a + 2.0, x))
-    return jnp.where(series_side, lower, 1.0 - upper), jnp.where(series_side, 1.0 - lower, upper)
+def _evaluate(a: Array, x: Array) -> tuple[Array, Array]:
+    """``(P, Q)``, broadcast."""
+    a, x = jnp.broadcast_arrays(a, x)
+    inside = (a > 0) & (x > 0) & (x < jnp.inf)
+    a_in, x_in = jnp.where(inside, a, 1.0), jnp.where(inside, x, 1.0)
+    series = x_in < a_in + 1.0
+    log_prefactor = _log_prefactor(a_in, x_in)
+    total = jnp.exp(log_prefactor) * _sum(a_in, x_in, series)
+    p_in = jnp.where(series, total, 1.0 - total)
+    q_in = jnp.where(series, 1.0 - total, total)
+    valid = (a > 0) & ~jnp.isnan(x)
+    p = jnp.where(inside, p_in, jnp.where(valid, jnp.where(x > 0, 1.0, 0.0), jnp.nan))
+    q = jnp.where(inside, q_in, jnp.where(valid, jnp.where(x > 0, 0.0, 1.0), jnp.nan))
+    return p, q
 
 
 @jax.custom_jvp
 def regularized_gamma(a: Array, x: Array) -> tuple[Array, Array]:
-    """``(P(a, x), Q(a, x))`` for ``a > 0`` (P = 0, Q = 1 for ``x <= 0``; broadcast)."""
-    a, x = jnp.broadcast_arrays(a, x)
-    large = a >= LARGE_SHAPE
-    positive = x > 0
-    a_large = jnp.where(large, a, LARGE_SHAPE)
-    x_large = jnp.where(large & positive, x, a_large)
-    p_large, q_large = _large_shape(a_large, x_large)
-    x_small = jnp.maximum(x, 0.0)
-    p = jnp.where(large, jnp.where(positive, p_large, 0.0), gammainc(a, x_small))
-    q = jnp.where(large, jnp.where(positive, q_large, 1.0), gammaincc(a, x_small))
-    return p, q
+    """``(P(a, x), Q(a, x))`` for ``a > 0`` (P = 0, Q = 1 for ``x <= 0``; P = 1, Q = 0 at ``x = inf``;
+    NaN for ``a <= 0``; broadcast)."""
+    return _evaluate(a, x)
 
 
-@regularized_gamma.defjvp
-def _regularized_gamma_jvp(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Any, Any]:
+def _regularized_gamma_jvp(primals: tuple[Array, Array], tangents: tuple[Any, Any]) -> tuple[Any, Any]:
     a, x = primals
     a_dot, x_dot = tangents
+    # (the function itself, not _evaluate: a derivative of this rule then uses the rule again
+    # rather than differentiating the loop)
     p, q = regularized_gamma(a, x)
     a, x = jnp.broadcast_arrays(a, x)
-    a_dot, x_dot = jnp.broadcast_to(a_dot, a.shape), jnp.broadcast_to(x_dot, x.shape)
-    positive = x > 0
+    dp = jnp.zeros_like(p)
+    positive = (x > 0) & (x < jnp.inf)
     x_safe = jnp.where(positive, x, 1.0)
-    density = jnp.where(positive, jnp.exp(_log_prefactor(a, x_safe)) / x_safe, 0.0)
-    grad_a = jnp.where(positive, jax.lax.igamma_grad_a(a, x_safe), 0.0)
-    dp = grad_a * a_dot + density * x_dot
+    if not isinstance(x_dot, SymbolicZero):
+        density = jnp.where(positive, jnp.exp(_log_prefactor(a, x_safe)) / x_safe, 0.0)
+        dp = dp + density * jnp.broadcast_to(x_dot, x.shape)
+    if not isinstance(a_dot, SymbolicZero):
+        dp = dp + jnp.where(positive, jax.lax.igamma_grad_a(a, x_safe), 0.0) * jnp.broadcast_to(a_dot, a.shape)
     return (p, q), (dp, -dp)
+
+
+regularized_gamma.defjvp(_regularized_gamma_jvp, symbolic_zeros=True)

@@ -9,7 +9,7 @@ bisection, and so is one that does not at least halve the step before last (Nume
 It stops when the step is below a few ulps of ``1 + |z|`` or after ``MAX_STEPS``.
 
 ``smallest_integer``: doubling from a start until the predicate holds, then bisection on the
-integers in between.
+integers in between, both phases in one loop.
 """
 
 from __future__ import annotations
@@ -65,37 +65,30 @@ def solve_increasing(
 def smallest_integer(holds: Callable[[Array], Array], lower: Array | float, start: Array) -> Array:
     """The smallest integer ``k >= lower`` with ``holds(k)``, for a predicate that is false below some
     integer and true from it on (and true at some finite k). ``start``: a guess (rounded up to an
-    integer at or above ``lower``) from which the bracket grows by doubling."""
+    integer at or above ``lower``) from which the bracket grows by doubling.
+
+    One loop (so that ``holds`` is traced once): a row tests its upper end and doubles its distance
+    from ``lower`` until the predicate holds there, then bisects the integers of its bracket
+    ``(below, above]``; it is done when they are adjacent.
+    """
     lower = jnp.broadcast_to(lower, start.shape).astype(start.dtype)
     below = lower - 1.0  # holds(below) is false
     above = jnp.maximum(jnp.ceil(start), lower)
 
-    def grow_cond(state: Any) -> Array:
-        i, _, _, done = state
-        return (i < MAX_STEPS) & ~jnp.all(done)
+    def cond(state: Any) -> Array:
+        i, below, above, growing = state
+        return (i < 2 * MAX_STEPS) & jnp.any(growing | (above - below > 1.0))
 
-    def grow(state: Any) -> Any:
-        i, below, above, done = state
-        ok = holds(above)
-        done = done | ok
-        new_below = jnp.where(done, below, above)
-        new_above = jnp.where(done, above, above + (above - lower) + 1.0)
-        return i + 1, new_below, new_above, done
-
-    _, below, above, _ = jax.lax.while_loop(
-        grow_cond, grow, (jnp.asarray(0), below, above, jnp.zeros(start.shape, bool))
-    )
-
-    def bisect_cond(state: Any) -> Array:
-        i, below, above = state
-        return (i < MAX_STEPS) & jnp.any(above - below > 1.0)
-
-    def bisect(state: Any) -> Any:
-        i, below, above = state
+    def body(state: Any) -> Any:
+        i, below, above, growing = state
         gap = above - below > 1.0
-        middle = jnp.where(gap, jnp.floor(below + 0.5 * (above - below)), above)
-        middle = jnp.clip(middle, below + 1.0, above)
-        ok = holds(middle)
-        return i + 1, jnp.where(gap & ~ok, middle, below), jnp.where(gap & ok, middle, above)
+        middle = jnp.clip(jnp.floor(below + 0.5 * (above - below)), below + 1.0, above)
+        k = jnp.where(growing | ~gap, above, middle)
+        ok = holds(k)
+        grown = growing & ~ok
+        new_below = jnp.where(grown, above, jnp.where(~growing & gap & ~ok, middle, below))
+        new_above = jnp.where(grown, above + (above - lower) + 1.0, jnp.where(~growing & gap & ok, middle, above))
+        return i + 1, new_below, new_above, grown
 
-    return jax.lax.while_loop(bisect_cond, bisect, (jnp.asarray(0), below, above))[2]
+    state = (jnp.asarray(0), below, above, jnp.ones(start.shape, bool))
+    return jax.lax.while_loop(cond, body, state)[2]

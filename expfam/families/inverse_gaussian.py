@@ -177,40 +177,42 @@ class InverseGaussian(ExponentialFamily):
         t = 1.5 * mean / shape
         return mean / (jnp.sqrt(1.0 + t * t) + t)
 
-    def _log_terms(self, eta: Array, x: Array) -> tuple[Array, Array, Array, Array, Array]:
-        """``a = sqrt(lam / x) (x / mu - 1)``, ``b = sqrt(lam / x) (x / mu + 1)`` (x > 0), and
-        ``log Phi(a)``, ``log Phi(-a)`` and ``log(e^(2 lam / mu) Phi(-b)) = log phi(a) + log R(b)``, so that
+    def _log_tail(self, eta: Array, x: Array, upper: Array | bool) -> Array:
+        """``log S(x)`` where ``upper``, else ``log F(x)`` (``-inf`` / 0 for x <= 0), from
+        ``a = sqrt(lam / x) (x / mu - 1)`` and ``b = sqrt(lam / x) (x / mu + 1)``:
         ``F = Phi(a) + e^(2 lam / mu) Phi(-b)`` and ``S = Phi(-a) - e^(2 lam / mu) Phi(-b)``. With Mills'
-        ratio ``R(t) = Phi(-t) / phi(t) = sqrt(pi / 2) erfcx(t / sqrt 2)`` and ``(b^2 - a^2) / 2 = 2 lam / mu``
-        the reflected term carries no large exponent."""
+        ratio ``R(t) = Phi(-t) / phi(t)`` and ``(b^2 - a^2) / 2 = 2 lam / mu``, the reflected term is
+        ``log phi(a) + log R(b)`` (no large exponent). ``log F`` is ``logaddexp(log Phi(a), reflected)``;
+        ``log S`` below the mean (``a <= 0``) is ``log Phi(-a) + log(1 - e^(reflected - log Phi(-a)))``
+        and above it, where both terms are small and nearly equal, ``log phi(a) + log(R(a) - R(b))``.
+        Each row evaluates one ``log Phi`` (of ``a`` or ``-a``, the side it needs)."""
         mean, shape = _mean_shape(eta)
         positive = x > 0
         safe = jnp.where(positive, x, mean)
         root = jnp.sqrt(shape / safe)
         a, b = root * (safe / mean - 1.0), root * (safe / mean + 1.0)
-        reflected = -0.5 * a * a - special.HALF_LOG_TWO_PI + jnp.log(_mills(b))
-        lower = jnp.where(positive, log_ndtr(a), -jnp.inf)
-        upper = jnp.where(positive, log_ndtr(-a), 0.0)
-        return a, b, lower, upper, jnp.where(positive, reflected, -jnp.inf)
+        log_phi_a = -0.5 * a * a - special.HALF_LOG_TWO_PI
+        reflected = log_phi_a + jnp.log(_mills(b))
+        main = log_ndtr(jnp.where(upper, -a, a))  # log Phi(-a) where upper, else log Phi(a)
+        if upper is False:  # (a static side computes that side only)
+            return jnp.where(positive, jnp.logaddexp(main, reflected), -jnp.inf)
+        above_mean = a > 0
+        # (on the lower side, main is log Phi(a): a gap that keeps log1mexp and its derivative finite)
+        gap = jnp.where(upper, jnp.minimum(reflected - main, 0.0), -1.0)
+        below = main + special.log1mexp(gap)
+        a_pos, b_pos = jnp.where(above_mean, a, 1.0), jnp.where(above_mean, b, 2.0)
+        above = log_phi_a + jnp.log(jnp.maximum(_mills(a_pos) - _mills(b_pos), 0.0))
+        upper_tail = jnp.where(above_mean, above, below)
+        if upper is True:
+            return jnp.where(positive, upper_tail, 0.0)
+        lower_tail = jnp.logaddexp(main, reflected)
+        return jnp.where(positive, jnp.where(upper, upper_tail, lower_tail), jnp.where(upper, 0.0, -jnp.inf))
 
     def log_cdf(self, eta: Array, x: Array) -> Array:
-        _, _, lower, _, reflected = self._log_terms(eta, x)
-        return jnp.logaddexp(lower, reflected)
+        return self._log_tail(eta, x, False)
 
     def log_survival(self, eta: Array, x: Array) -> Array:
-        """Below the mean (``a <= 0``), ``log Phi(-a) + log(1 - e^(reflected - log Phi(-a)))``; above it,
-        where both tails are small and nearly equal, ``log phi(a) + log(R(a) - R(b))``."""
-        a, b, _, upper, reflected = self._log_terms(eta, x)
-        below = upper + special.log1mexp(jnp.minimum(reflected - upper, 0.0))
-        above_mean = a > 0
-        a_pos, b_pos = jnp.where(above_mean, a, 1.0), jnp.where(above_mean, b, 2.0)
-        gap = jnp.maximum(_mills(a_pos) - _mills(b_pos), 0.0)
-        above = -0.5 * a_pos * a_pos - special.HALF_LOG_TWO_PI + jnp.log(gap)
-        return jnp.where(above_mean, above, below)
-
-    def _log_tail(self, eta: Array, x: Array, upper: Array) -> Array:
-        """``log_survival`` where ``upper``, else ``log_cdf`` (closed forms: both are cheap)."""
-        return jnp.where(upper, self.log_survival(eta, x), self.log_cdf(eta, x))
+        return self._log_tail(eta, x, True)
 
     def cdf(self, eta: Array, x: Array) -> Array:
         return jnp.exp(self.log_cdf(eta, x))
