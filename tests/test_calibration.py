@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,13 +30,26 @@ CASES = [
     (expfam.Geometric(), {"probability": 0.4}, stats.geom(0.6, loc=-1), [-0.5, 0.0, 1.0, 2.7, 8.0, 30.0]),
 ]
 IDS = [f"{family.name}-{i}" for i, (family, *_) in enumerate(CASES)]
+#: Every case's points padded (with its last point) to one length: one compiled cdf per family and dtype.
+POINTS = max(len(points) for *_, points in CASES)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _cdf(family, eta, x):
+    return family.cdf(jnp.broadcast_to(eta, x.shape + eta.shape), x)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _pit(family, eta, y, key):
+    """The PIT of y under eta (broadcast to y), compiled once per family, dtype and size."""
+    return expfam.pit(family, jnp.broadcast_to(eta, y.shape + eta.shape), y, key)
 
 
 @pytest.mark.parametrize(("family", "source", "reference", "points"), CASES, ids=IDS)
 def test_cdf_matches_scipy(family, source, reference, points, dtype):
     eta = family.natural_from_source(**{k: jnp.asarray(v, dtype) for k, v in source.items()})
-    x = jnp.asarray(points, dtype)
-    value = family.cdf(jnp.broadcast_to(eta, x.shape + eta.shape), x)
+    x = jnp.asarray(points + points[-1:] * (POINTS - len(points)), dtype)
+    value = _cdf(family, eta, x)[: len(points)]
     assert_close(value, reference.cdf(np.asarray(points)), dtype, loose=5)
 
 
@@ -42,7 +57,7 @@ def test_cdf_matches_scipy(family, source, reference, points, dtype):
 def test_pit_of_the_true_model_is_uniform(family, source, reference, points):
     eta = family.natural_from_source(**{k: jnp.asarray(v) for k, v in source.items()})
     y = jnp.asarray(reference.rvs(size=4000, random_state=0), jnp.float32)
-    u = expfam.pit(family, jnp.broadcast_to(eta, y.shape + eta.shape), y, jax.random.key(0))
+    u = _pit(family, eta, y, jax.random.key(0))
     assert stats.kstest(np.asarray(u), "uniform").pvalue > 1e-3
     for level in (0.5, 0.9):
         assert float(expfam.interval_coverage(u, level)) == pytest.approx(level, abs=0.03)
@@ -85,8 +100,7 @@ def test_pit_and_central_interval_of_every_univariate_family(case):
     family = case.family
     eta = family.natural_from_source(**{k: jnp.asarray(v) for k, v in case.source.items()})
     y = draws(family, eta, 4000)
-    batch = jnp.broadcast_to(eta, y.shape + eta.shape)
-    u = jax.jit(lambda e, v: expfam.pit(family, e, v, jax.random.key(1)))(batch, y)
+    u = _pit(family, eta, y, jax.random.key(1))
     assert stats.kstest(np.asarray(u), "uniform").pvalue > 1e-3
     assert float(expfam.interval_coverage(u, 0.9)) == pytest.approx(0.9, abs=0.02)
     low, high = expfam.central_interval(family, eta, 0.9)

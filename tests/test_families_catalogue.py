@@ -383,14 +383,23 @@ _VALUE_AND_GRAD = jax.value_and_grad(_loss, argnums=1)
 _JIT_VALUE_AND_GRAD = jax.jit(_VALUE_AND_GRAD)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _from_points(family: expfam.ExponentialFamily, eta_p: jax.Array, eta_q: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``_VALUE_AND_GRAD`` at q against p's target, the target computed in the same program."""
+    return _VALUE_AND_GRAD(family, eta_q, *family.distribution_target(eta_p)[:2])
+
+
 def _finite_loss_and_gradient(family: expfam.ExponentialFamily, source_p: dict, source_q: dict) -> None:
     eta_p = family.natural_from_source(**{k: f(v) for k, v in source_p.items()})
     eta_q = family.natural_from_source(**{k: f(v) for k, v in source_q.items()})
-    chi, elc = family.distribution_target(eta_p)[:2]
-    # Eagerly as well only for the representative families (eager evaluation compiles every
-    # operation afresh; the compiled function runs the same math).
-    for fn in (_VALUE_AND_GRAD, _JIT_VALUE_AND_GRAD) if representative(family) else (_JIT_VALUE_AND_GRAD,):
-        value, gradient = fn(family, eta_q, chi, elc)
+    # Eagerly (and compiled from the eager target) as well only for the representative families
+    # (eager evaluation compiles every operation afresh; the compiled function runs the same math).
+    if representative(family):
+        chi, elc = family.distribution_target(eta_p)[:2]
+        results = [fn(family, eta_q, chi, elc) for fn in (_VALUE_AND_GRAD, _JIT_VALUE_AND_GRAD)]
+    else:
+        results = [_from_points(family, eta_p, eta_q)]
+    for value, gradient in results:
         assert np.isfinite(float(value)), (source_p, source_q, value)
         assert np.all(np.isfinite(np.asarray(gradient))), (source_p, source_q, gradient)
 
