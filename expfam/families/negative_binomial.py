@@ -36,8 +36,8 @@ import jax.numpy as jnp
 from expfam._core import quantiles, supports
 from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_beta import regularized_beta
 from expfam.families._log_probability import LogProbability
-from expfam.families.binomial import regularized_beta
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
 NODES = 256
@@ -157,7 +157,7 @@ class NegativeBinomialBase(LogProbability):
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = I_{1-p}(r, k + 1)`` for ``k = floor(x) >= 0``, the regularized incomplete beta
         function with ``1 - p = -expm1(eta)`` and ``p = exp(eta)`` (no subtraction, see
-        ``binomial.regularized_beta``); 0 for x < 0. ``r = 1`` (Geometric) gives ``1 - p^(k + 1)``."""
+        ``incomplete_beta.regularized_beta``); 0 for x < 0. ``r = 1`` (Geometric) gives ``1 - p^(k + 1)``."""
         return self._tail(eta, x, False)
 
     def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:
