@@ -142,15 +142,18 @@ class NegativeBinomialBase(LogProbability):
         )
         integrand = -self._carrier_kernel(t) * gap
         expected_remainder = step * (jnp.sum(integrand, axis=-1) - 0.5 * (integrand[..., 0] + integrand[..., -1]))
-        delta = special.stirling_remainder
+        # One call on the three arguments stacked: one copy of its program (an lgamma inside).
+        delta_total, delta_r, delta_count = special.stirling_remainder(
+            jnp.stack([mean + r, jnp.full_like(mean, r), mean + 1.0])
+        )
         at_mean = (
             1.0
             - mean * jnp.log1p(1.0 / mean)
             + 0.5 * (special.log1mexp(log_p) - jnp.log1p(mean))
             - special.HALF_LOG_TWO_PI
-            + delta(mean + r)
-            - delta(jnp.full_like(mean, r))
-            - delta(mean + 1.0)
+            + delta_total
+            - delta_r
+            - delta_count
         )
         return -at_mean - expected_remainder
 
