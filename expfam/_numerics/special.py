@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from expfam._numerics import iterate
 from expfam._numerics.gamma_functions import (
@@ -42,7 +43,9 @@ __all__ = [
     "log1pexp",
     "log1pmx",
     "log_binomial",
+    "log_binomial_table",
     "log_factorial_of",
+    "log_factorial_table",
     "log_minus_digamma",
     "log_ratio_excess",
     "multivariate_digamma",
@@ -167,29 +170,37 @@ def stirling_remainder(x: Array) -> Array:
 def lbeta(a: Array, b: Array) -> Array:
     """``log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b)`` for ``a, b > 0``, without cancellation.
 
-    With ``a <= b`` (swapped if needed), ``s = a + b`` and ``delta`` the Stirling remainder:
+    With ``a <= b`` (swapped if needed), ``s = a + b`` and ``delta`` the Stirling remainder
+    (``stirling_correction(1 / x)`` for the arguments ``>= L`` below):
 
     * ``a >= L``: ``1/2 log(2 pi) - 1/2 log s - (a - 1/2) log1p(b/a) - (b - 1/2) log1p(a/b)
       + delta(a) + delta(b) - delta(s)`` (every large term negative: nothing cancels);
     * ``a < L <= b``: ``lgamma(a) - a log s + [a - (b - 1/2) log1p(a/b)] + delta(b) - delta(s)``
       (the bracket is ``O(a^2 / b)``, computed to its absolute accuracy);
     * ``b < L``: the three log-gammas (all below ``lgamma(2L)``).
+
+    ``lgamma(a)`` (``a < L``) is shared by the last two; every argument a branch sees is in its
+    range, so the branches not taken stay finite, their derivatives too. The three log-gammas are
+    one call on the arguments stacked (a program a third the size of three calls).
     """
     # where (not minimum/maximum): at a tie, min/max would split the derivative in halves.
     a, b = jnp.where(a <= b, a, b), jnp.where(a <= b, b, a)
     large = large_argument(a)
     both, mixed = a >= large, (a < large) & (b >= large)
-    # Each branch sees only arguments in its range, so untaken branches stay finite.
-    a1, b1 = jnp.where(both, a, large), jnp.where(both, b, large)
-    s1 = a1 + b1
-    big = (HALF_LOG_TWO_PI - 0.5 * jnp.log(s1) - (a1 - 0.5) * log1p(b1 / a1) - (b1 - 0.5) * log1p(a1 / b1)
-           + stirling_remainder(a1) + stirling_remainder(b1) - stirling_remainder(s1))  # fmt: skip
-    a2, b2 = jnp.where(mixed, a, 1.0), jnp.where(mixed, b, large)
-    s2 = a2 + b2
-    one_big = (lgamma(a2) - a2 * jnp.log(s2) + (a2 - (b2 - 0.5) * log1p(a2 / b2))
-               + stirling_remainder(b2) - stirling_remainder(s2))  # fmt: skip
-    a3, b3 = jnp.where(both | mixed, 1.0, a), jnp.where(both | mixed, 1.0, b)
-    direct = lgamma(a3) + lgamma(b3) - lgamma(a3 + b3)
+    a_large = jnp.where(both, a, large)  # >= L
+    b_large = jnp.where(both | mixed, b, large)  # >= L
+    a_small = jnp.where(both, 1.0, a)  # < L
+    b_small = jnp.where(both | mixed, 1.0, b)  # < L
+    # Shared by "both" and "mixed" (finite in "direct" too: b_large = L there).
+    s_big = a + b_large
+    ratio_log = log1p(a / b_large)
+    delta_b, delta_s = stirling_correction(1.0 / b_large), stirling_correction(1.0 / s_big)
+    # One lgamma over the three small arguments stacked: one copy of its program, not three.
+    lgamma_a, lgamma_b, lgamma_s = lgamma(jnp.stack([a_small, b_small, a_small + b_small]))
+    big = (HALF_LOG_TWO_PI - 0.5 * jnp.log(s_big) - (a_large - 0.5) * log1p(b_large / a_large)
+           - (b_large - 0.5) * ratio_log + stirling_correction(1.0 / a_large) + delta_b - delta_s)  # fmt: skip
+    one_big = lgamma_a - a * jnp.log(s_big) + (a - (b_large - 0.5) * ratio_log) + delta_b - delta_s
+    direct = lgamma_a + lgamma_b - lgamma_s
     return jnp.where(both, big, jnp.where(mixed, one_big, direct))
 
 
@@ -208,6 +219,38 @@ def log_binomial(n: Array, k: Array) -> Array:
     """``log C(n, k) = -log(n + 1) - log B(k + 1, n - k + 1)`` for ``0 <= k <= n`` (through ``lbeta``,
     so large ``n`` does not cancel)."""
     return -log1p(n) - lbeta(k + 1.0, n - k + 1.0)
+
+
+def _compensated_cumsum(terms: list[float]) -> np.ndarray:
+    """``[0, t_1, t_1 + t_2, ...]`` in float64 with Neumaier's compensation (error about 1 ulp of
+    each partial sum of positive terms, whatever their number)."""
+    sums = np.zeros(len(terms) + 1)
+    total, compensation = 0.0, 0.0
+    for i, term in enumerate(terms, start=1):
+        new = total + term
+        compensation += (total - new) + term if abs(total) >= abs(term) else (term - new) + total
+        total = new
+        sums[i] = total + compensation
+    return sums
+
+
+@functools.lru_cache(maxsize=64)
+def log_factorial_table(n: int) -> np.ndarray:
+    """``log k!`` for ``k = 0..n`` as a float64 numpy table (a trace-time constant for a static n):
+    the compensated sums of ``log j``, within about 2 ulps relative."""
+    return _compensated_cumsum([math.log(j) for j in range(1, n + 1)])
+
+
+@functools.lru_cache(maxsize=64)
+def log_binomial_table(n: int) -> np.ndarray:
+    """``log C(n, k)`` for ``k = 0..n`` as a float64 numpy table (a trace-time constant for a static n).
+
+    ``log C(n, k) = sum_{j=1}^{k} log1p((n - 2j + 1) / j)`` for ``k <= n/2`` (``C(n, j) / C(n, j - 1)
+    = (n - j + 1) / j``; every term positive, its quotient rounded once), compensated sums, and
+    ``C(n, k) = C(n, n - k)`` above: within about 2 ulps relative (tests/test_special.py).
+    """
+    half = _compensated_cumsum([math.log1p((n - 2 * j + 1) / j) for j in range(1, n // 2 + 1)])
+    return np.concatenate([half, half[: n - n // 2][::-1]])
 
 
 def _half_steps_down(a: Array, dim: int) -> Array:

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 
 from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, CatalogueRow, ExponentialFamily, SourceParameter, iterative
+from expfam._numerics.incomplete_beta import regularized_beta
 from expfam.families import dirichlet
-from expfam.families.binomial import regularized_beta
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +149,7 @@ class Beta(ExponentialFamily):
         return jnp.where(interior, inner, end)
 
     def cdf(self, eta: Array, x: Array) -> Array:
-        """``I_x(a, b)`` (``binomial.regularized_beta`` with ``1 - x``); 0 below 0, 1 above 1."""
+        """``I_x(a, b)`` (``incomplete_beta.regularized_beta`` with ``1 - x``); 0 below 0, 1 above 1."""
         inside = jnp.clip(x, 0.0, 1.0)
         return regularized_beta(eta[..., 0], eta[..., 1], inside, 1.0 - inside)
 

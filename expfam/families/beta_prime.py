@@ -33,9 +33,9 @@ import jax.numpy as jnp
 from expfam._core import supports
 from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_beta import regularized_beta
 from expfam.families import beta, dirichlet
 from expfam.families.beta import Beta
-from expfam.families.binomial import regularized_beta
 
 
 def _log_odds_parts(x: Array) -> tuple[Array, Array]:

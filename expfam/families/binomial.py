@@ -6,7 +6,8 @@
 Fisher ``n p (1 - p)``; inverse ``eta = log(m) - log(n - m)`` for the mean m.
 
 ``E[log h] = sum_{k=0}^{n} q(k) log C(n, k)`` is the exact finite sum (n + 1 terms), and so is
-the entropy's value ``-sum_k q(k) log q(k)``.
+the entropy's value ``-sum_k q(k) log q(k)``; their ``log C(n, k)`` is a table computed once per n
+when tracing (``special.log_binomial_table``), not a computation in the compiled program.
 ``Binomial(1)`` is the Bernoulli. Documented range: logits in ``[-30, 30]``, any n >= 1
 (the expected log carrier costs O(n) per evaluation).
 """
@@ -21,31 +22,23 @@ import jax.numpy as jnp
 from expfam._core import constraints, quantiles, supports
 from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
 from expfam._numerics import special
-from expfam._numerics.incomplete_beta import regularized_incomplete_beta
+from expfam._numerics.incomplete_beta import regularized_beta
 from expfam.families.bernoulli import logit_kl
 
 
 def binomial_log_pmf(n: int, log_p: Array, log_q: Array) -> Array:
-    """``log(C(n, k) p^k q^(n-k))`` for k = 0..n on a new last axis."""
-    k = jnp.arange(n + 1, dtype=log_p.dtype).reshape((1,) * log_p.ndim + (n + 1,))
-    return special.log_binomial(jnp.asarray(n, k.dtype), k) + k * log_p[..., None] + (n - k) * log_q[..., None]
+    """``log(C(n, k) p^k q^(n-k))`` for k = 0..n on a new last axis (``log C(n, k)`` a trace-time
+    table, ``special.log_binomial_table``)."""
+    shape = (1,) * log_p.ndim + (n + 1,)
+    k = jnp.arange(n + 1, dtype=log_p.dtype).reshape(shape)
+    log_binomial = jnp.asarray(special.log_binomial_table(n), log_p.dtype).reshape(shape)
+    return log_binomial + k * log_p[..., None] + (n - k) * log_q[..., None]
 
 
 def binomial_expected(n: int, log_p: Array, log_q: Array, f: Array) -> Array:
     """``sum_{k=0}^{n} C(n, k) p^k q^(n-k) f(k)`` for a table ``f`` of n + 1 values (exact sum)."""
     log_pmf = binomial_log_pmf(n, log_p, log_q)
     return jnp.sum(jnp.exp(log_pmf) * f.reshape((1,) * log_p.ndim + (n + 1,)), axis=-1)
-
-
-def regularized_beta(a: Array, b: Array, x: Array, one_minus_x: Array) -> Array:
-    """``I_x(a, b)`` given both ``x`` and ``1 - x`` accurately (from a logit, say).
-
-    ``betainc`` evaluates its continued fraction at ``x`` when ``x < (a + 1) / (a + b + 2)`` and
-    otherwise at ``1 - x``, formed by subtraction; here the other side is taken as
-    ``1 - I_{1-x}(b, a)`` with the given ``1 - x``, so that subtraction never happens.
-    """
-    direct = x < (a + 1.0) / (a + b + 2.0)
-    return jnp.where(direct, regularized_incomplete_beta(a, b, x), 1.0 - regularized_incomplete_beta(b, a, one_minus_x))
 
 
 def _is_count(x: Array, n: float) -> Array:
@@ -121,8 +114,7 @@ class Binomial(ExponentialFamily):
     def expected_log_carrier(self, eta: Array) -> Array:
         n = self.num_trials
         logits = eta[..., 0]
-        k = jnp.arange(n + 1, dtype=eta.dtype)
-        table = special.log_binomial(jnp.full_like(k, n), k)
+        table = jnp.asarray(special.log_binomial_table(n), eta.dtype)
         return binomial_expected(n, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits), table)
 
     def stable_nll(self, eta: Array, x: Array) -> Array:
@@ -146,7 +138,7 @@ class Binomial(ExponentialFamily):
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = I_{1-p}(n - k, k + 1)`` for ``k = floor(x)`` in ``0 .. n - 1``, the regularized
         incomplete beta function with ``1 - p = sigmoid(-eta)`` and ``p = sigmoid(eta)`` (no subtraction,
-        see ``regularized_beta``); 0 for x < 0, 1 for x >= n."""
+        see ``incomplete_beta.regularized_beta``); 0 for x < 0, 1 for x >= n."""
         return self._tail(eta, x, False)
 
     def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:

@@ -121,7 +121,7 @@ class Multinomial(ExponentialFamily):
     def expected_log_carrier(self, eta: Array) -> Array:
         n = self.num_trials
         log_p, log_q = self._class_log_probabilities(eta)
-        log_factorials = special.log_factorial_of(jnp.arange(n + 1, dtype=eta.dtype))
+        log_factorials = jnp.asarray(special.log_factorial_table(n), eta.dtype)
         expected = binomial_expected(n, log_p, log_q, log_factorials)
         return log_factorials[n] - jnp.sum(expected, axis=-1)
 

@@ -36,8 +36,8 @@ import jax.numpy as jnp
 from expfam._core import quantiles, supports
 from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
+from expfam._numerics.incomplete_beta import regularized_beta
 from expfam.families._log_probability import LogProbability
-from expfam.families.binomial import regularized_beta
 
 #: Trapezoid nodes of the expected-log-carrier integral (see the module docstring).
 NODES = 256
@@ -142,22 +142,25 @@ class NegativeBinomialBase(LogProbability):
         )
         integrand = -self._carrier_kernel(t) * gap
         expected_remainder = step * (jnp.sum(integrand, axis=-1) - 0.5 * (integrand[..., 0] + integrand[..., -1]))
-        delta = special.stirling_remainder
+        # One call on the three arguments stacked: one copy of its program (an lgamma inside).
+        delta_total, delta_r, delta_count = special.stirling_remainder(
+            jnp.stack([mean + r, jnp.full_like(mean, r), mean + 1.0])
+        )
         at_mean = (
             1.0
             - mean * jnp.log1p(1.0 / mean)
             + 0.5 * (special.log1mexp(log_p) - jnp.log1p(mean))
             - special.HALF_LOG_TWO_PI
-            + delta(mean + r)
-            - delta(jnp.full_like(mean, r))
-            - delta(mean + 1.0)
+            + delta_total
+            - delta_r
+            - delta_count
         )
         return -at_mean - expected_remainder
 
     def cdf(self, eta: Array, x: Array) -> Array:
         """``P(X <= x) = I_{1-p}(r, k + 1)`` for ``k = floor(x) >= 0``, the regularized incomplete beta
         function with ``1 - p = -expm1(eta)`` and ``p = exp(eta)`` (no subtraction, see
-        ``binomial.regularized_beta``); 0 for x < 0. ``r = 1`` (Geometric) gives ``1 - p^(k + 1)``."""
+        ``incomplete_beta.regularized_beta``); 0 for x < 0. ``r = 1`` (Geometric) gives ``1 - p^(k + 1)``."""
         return self._tail(eta, x, False)
 
     def _tail(self, eta: Array, x: Array, above: Array | bool) -> Array:
