@@ -18,7 +18,7 @@ the distribution is uniform). Expectation ``A_v(kappa) mu = R eta`` with the Bes
 ``expectation`` carries this Fisher as its derivative (custom JVP), so Hessians of every loss
 are the closed form, finite at every eta including 0.
 
-Inverse: ``r = |chi| < 1``; the concentration solves ``A_v(kappa) = r`` by 6 Newton steps
+Inverse: ``r = |chi| < 1``; the concentration solves ``A_v(kappa) = r`` by Newton steps (``NEWTON_STEPS``)
 (``A_v' = 1 - (p - 1) R - A_v^2 > 0``; in float32, above ``kappa = 10 p``, its asymptotic form,
 since the direct one cancels there) from Banerjee et al.'s approximation
 ``kappa_0 = r (p - r^2) / (1 - r^2)``; then ``eta = kappa chi / r`` (0 for chi = 0). At large
@@ -46,10 +46,10 @@ from expfam._numerics import bessel, iterate
 #: Newton steps of the inverse map, per dtype. From Banerjee's start (relative error at most 7e-2,
 #: at p = 2 and kappa ~ 4; smaller for larger p) the error squares each step (measured for p = 2 to
 #: 200, kappa 1e-4 to 1e5: 7e-2, 5e-3, 3e-5, 8e-10, then the rounding floor), so float32 is at its
-#: floor after 3 steps, and float64 after 3 steps and a fourth that takes the residual in the
-#: accurate form ``(1 - r) - (1 - A)`` (see ``concentration_from_mean_length``). Each step costs
-#: about one forward map (the last float64 one a little more).
-NEWTON_STEPS = {"float32": 3, "float64": 3}
+#: floor after 3 steps and float64 after 4. Every step takes the residual in the accurate form
+#: ``(1 - r) - (1 - A)`` (see ``concentration_from_mean_length``) and costs one Bessel evaluation;
+#: the steps are one ``fori_loop`` (one copy of the program).
+NEWTON_STEPS = {"float32": 3, "float64": 4}
 
 
 def log_sphere_area(p: int) -> float:
@@ -149,7 +149,7 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
     v = 0.5 * p - 1.0
     kappa_0 = r * (p - r * r) / ((1.0 - r) * (1.0 + r))
 
-    def newton_step(kappa: Array, accurate: bool = False) -> Array:
+    def newton_step(kappa: Array) -> Array:
         b = bessel.evaluate(v, kappa)
         ratio, a = b.ratio_over_x, b.ratio
         # 1 - (p - 1) R - A^2 cancels to ~(p - 1) / (2 kappa^2) for large kappa (every digit of a
@@ -162,12 +162,11 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
         # The residual A - r of two numbers near 1 has an absolute error of a few eps, i.e. a few
         # times the conditioning floor 2 kappa eps in kappa, and the iterates wander by that much;
         # the accurate form (1 - r) - (1 - A) (1 - r exact for r >= 1/2) lands within the floor.
-        residual = (1.0 - r) - b.one_minus_ratio if accurate else a - r
+        residual = (1.0 - r) - b.one_minus_ratio
         # Newton can only overshoot to the left (A_v is concave); never go below half the current value.
         return jnp.maximum(kappa - residual / slope, 0.5 * kappa)
 
-    kappa = iterate.newton(newton_step, kappa_0, NEWTON_STEPS["float64" if r.dtype == jnp.float64 else "float32"])
-    return newton_step(kappa, accurate=True) if r.dtype == jnp.float64 else kappa
+    return iterate.newton(newton_step, kappa_0, NEWTON_STEPS["float64" if r.dtype == jnp.float64 else "float32"])
 
 
 def solve_natural(chi: Array, p: int) -> Array:
