@@ -62,19 +62,14 @@ DRAWS = 20_000
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array, x: jax.Array) -> dict:
-    """Every quantity the tests below compare, one compilation per family and dtype (evaluated
-    eagerly, the inverse maps and samples compiled op by op; one program per test compiled the
-    shared expectations and Fisher matrices once per test).
+def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array) -> dict:
+    """Every deterministic quantity the tests below compare, one compilation per family and dtype
+    (the expectation-coordinate Fisher used to be a second program).
 
-    At the points eta (E, M) with tangents v and a second batch of distributions eta_other; and
-    for the Monte Carlo checks, the first point ``a = eta[0]``, a second distribution b (the
-    second point, or 0.8 a where there is one point) and draws x of a.
+    At the points eta (E, M) with tangents v and a second batch of distributions eta_other.
     """
     chi, chi_other = family.expectation(eta), family.expectation(eta_other)
     dual_hessian = jax.hessian(lambda c: expfam.dual_potential(family, c))
-    eta_a = eta[0]
-    eta_b = eta[1] if eta.shape[0] > 1 else 0.8 * eta_a
     return {
         "fisher": family.fisher(eta),
         "fvp": expfam.fisher_vector_product(family, eta, v),
@@ -96,7 +91,18 @@ def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array, x: jax
         "bregman_natural": expfam.bregman_divergence(family, eta, eta_other),
         "bregman_expectation": expfam.bregman_divergence(family, chi, chi_other, coordinates="expectation"),
         "bregman_self": expfam.bregman_divergence(family, eta, eta),
-        # Monte Carlo: sufficient statistics of the draws, F(a), log q(x | a) - log q(x | b), KL(a, b)
+    }
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _monte_carlo(family, eta: jax.Array, x: jax.Array) -> dict:
+    """What the two Monte Carlo checks compare, a second, small program per family (in the program
+    above it made the compilation of Beta's slower than the two apart): at the first point
+    ``a = eta[0]``, a second distribution b (the second point, or 0.8 a where there is one point)
+    and draws x of a, the sufficient statistics of x, F(a), log q(x | a) - log q(x | b) and KL(a, b)."""
+    eta_a = eta[0]
+    eta_b = eta[1] if eta.shape[0] > 1 else 0.8 * eta_a
+    return {
         "statistics": family.target(x)[0],
         "fisher_a": family.fisher(eta_a),
         "log_ratio": expfam.log_prob(family, eta_a, x) - expfam.log_prob(family, eta_b, x),
@@ -117,7 +123,7 @@ def _computed(entry, dtype: str) -> dict:
         eta, other = _pairs(entry, dtype)
         v = _tangents(entry.family, eta.shape, dtype)
         x = draws(entry.family, eta[0], DRAWS, seed=7)
-        _computed_cache[key] = {"v": v, **_geometry(entry.family, eta, other, v, x)}
+        _computed_cache[key] = {"v": v, **_geometry(entry.family, eta, other, v), **_monte_carlo(entry.family, eta, x)}
     return _computed_cache[key]
 
 
