@@ -56,17 +56,28 @@ def _matvec(matrix, v):
     return jnp.einsum("...ij,...j->...i", matrix, v)
 
 
+#: Monte Carlo draws from each entry's first example (its typical point; the extremes are
+#: exercised by the deterministic checks), shared by the two Monte Carlo tests.
+DRAWS = 20_000
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array) -> dict:
-    """The deterministic quantities the tests below compare, one compilation per family and dtype.
+    """Every deterministic quantity the tests below compare, one compilation per family and dtype
+    (the expectation-coordinate Fisher used to be a second program).
 
     At the points eta (E, M) with tangents v and a second batch of distributions eta_other.
     """
     chi, chi_other = family.expectation(eta), family.expectation(eta_other)
+    dual_hessian = jax.hessian(lambda c: expfam.dual_potential(family, c))
     return {
         "fisher": family.fisher(eta),
         "fvp": expfam.fisher_vector_product(family, eta, v),
         "inverse_fvp": expfam.inverse_fisher_vector_product(family, eta, v),
+        # the expectation-coordinate Fisher-vector product at chi along v, and the dual
+        # potential's Hessian at chi
+        "expectation_fvp": expfam.expectation_fisher_vector_product(family, chi, v),
+        "dual_hessian": jnp.vectorize(dual_hessian, signature="(m)->(m,m)")(chi),
         "chi": chi,
         "dual_gradient_expectation": family.expectation(
             jax.grad(lambda c: jnp.sum(expfam.dual_potential(family, c)))(chi)
@@ -83,33 +94,37 @@ def _geometry(family, eta: jax.Array, eta_other: jax.Array, v: jax.Array) -> dic
     }
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _monte_carlo(family, eta: jax.Array, x: jax.Array) -> dict:
+    """What the two Monte Carlo checks compare, a second, small program per family (in the program
+    above it made the compilation of Beta's slower than the two apart): at the first point
+    ``a = eta[0]``, a second distribution b (the second point, or 0.8 a where there is one point)
+    and draws x of a, the sufficient statistics of x, F(a), log q(x | a) - log q(x | b) and KL(a, b)."""
+    eta_a = eta[0]
+    eta_b = eta[1] if eta.shape[0] > 1 else 0.8 * eta_a
+    return {
+        "statistics": family.target(x)[0],
+        "fisher_a": family.fisher(eta_a),
+        "log_ratio": expfam.log_prob(family, eta_a, x) - expfam.log_prob(family, eta_b, x),
+        "bregman_ab": expfam.bregman_divergence(
+            family, family.expectation(eta_a), family.expectation(eta_b), "expectation"
+        ),
+    }
+
+
 _computed_cache: dict = {}
 
 
 def _computed(entry, dtype: str) -> dict:
-    """``_geometry`` at the entry's examples (each paired with the next), evaluated once per dtype."""
+    """``_geometry`` at the entry's examples (each paired with the next) and at DRAWS draws of the
+    first example (seed 7), evaluated once per dtype."""
     key = (entry.family, dtype)
     if key not in _computed_cache:
         eta, other = _pairs(entry, dtype)
         v = _tangents(entry.family, eta.shape, dtype)
-        _computed_cache[key] = {"v": v, **_geometry(entry.family, eta, other, v)}
+        x = draws(entry.family, eta[0], DRAWS, seed=7)
+        _computed_cache[key] = {"v": v, **_geometry(entry.family, eta, other, v), **_monte_carlo(entry.family, eta, x)}
     return _computed_cache[key]
-
-
-#: Monte Carlo draws from each entry's first example (its typical point; the extremes are
-#: exercised by the deterministic checks), shared by the two Monte Carlo tests.
-DRAWS = 20_000
-_draws: dict = {}
-
-
-def _first_pair_and_draws(entry) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """float64 natural parameters of the first example, of a second distribution, and draws of the first."""
-    family = entry.family
-    eta_a = _natural(family, entry.examples[0], jnp.float64)
-    eta_b = _natural(family, entry.examples[1], jnp.float64) if len(entry.examples) > 1 else 0.8 * eta_a
-    if family not in _draws:
-        _draws[family] = draws(family, eta_a, DRAWS, seed=7)
-    return eta_a, eta_b, _draws[family]
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
@@ -118,14 +133,13 @@ def test_fisher_equals_covariance_of_sufficient_statistics(entry, x64):
     # error is the standard deviation of those products over sqrt(n). Allowed: 5 standard errors
     # (plus 1e-12 for entries that vanish exactly). Centring at the sample mean adds a bias of
     # F / n, far below that.
-    family = entry.family
-    eta, _, x = _first_pair_and_draws(entry)
-    t = np.asarray(family.target(x)[0])  # (n, M)
+    at = _computed(entry, "float64")
+    t = np.asarray(at["statistics"])  # (n, M)
     centered = t - t.mean(axis=0)
     products = centered[:, :, None] * centered[:, None, :]
     covariance = products.mean(axis=0)
     standard_error = products.std(axis=0) / np.sqrt(DRAWS)
-    fisher = np.asarray(family.fisher(eta))
+    fisher = np.asarray(at["fisher_a"])
     assert np.all(np.abs(covariance - fisher) <= 5 * standard_error + 1e-12), (covariance, fisher, standard_error)
 
 
@@ -144,23 +158,11 @@ def test_fisher_vector_products(entry, x64):
     assert np.all(residual <= tolerance(dtype, 10) * scale), residual / scale
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _expectation_fisher(family, eta: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """F(eta), the expectation-coordinate Fisher-vector product at chi = g'(eta) along v, and the
-    dual potential's Hessian at chi (compiled: eagerly, its inverse map compiles op by op)."""
-    chi = family.expectation(eta)
-    product = expfam.expectation_fisher_vector_product(family, chi, v)
-    hessian = jnp.vectorize(jax.hessian(lambda c: expfam.dual_potential(family, c)), signature="(m)->(m,m)")(chi)
-    return family.fisher(eta), product, hessian
-
-
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_expectation_fisher_is_inverse_of_natural_fisher(entry, x64):
-    family = entry.family
-    eta = _points(entry, jnp.float64)
-    v = _tangents(family, eta.shape, jnp.float64)
-    fisher, product, hessian = _expectation_fisher(family, eta, v)
-    if _is_overcomplete(family):
+    at = _computed(entry, "float64")
+    v, fisher, product, hessian = at["v"], at["fisher"], at["expectation_fvp"], at["dual_hessian"]
+    if _is_overcomplete(entry.family):
         # F is singular; the dual's Hessian is a generalized inverse (F H F = F) that inverts F
         # on the simplex's tangents.
         assert_close(_matvec(fisher, product), v, "float64", loose=1e3)
@@ -198,11 +200,9 @@ def test_bregman_divergences_are_kl(entry, x64):
 def test_kl_against_monte_carlo(entry, x64):
     # The mean of n log-density ratios, within 5 Monte Carlo standard errors (their standard
     # deviation over sqrt(n)).
-    family = entry.family
-    eta_a, eta_b, x = _first_pair_and_draws(entry)
-    ratio = np.asarray(expfam.log_prob(family, eta_a, x) - expfam.log_prob(family, eta_b, x))  # (n,)
-    chi_a, chi_b = family.expectation(eta_a), family.expectation(eta_b)
-    bregman = float(expfam.bregman_divergence(family, chi_a, chi_b, "expectation"))
+    at = _computed(entry, "float64")
+    ratio = np.asarray(at["log_ratio"])  # (n,)
+    bregman = float(at["bregman_ab"])
     assert abs(ratio.mean() - bregman) <= 5 * ratio.std() / np.sqrt(DRAWS) + 1e-9, (ratio.mean(), bregman)
 
 

@@ -15,6 +15,9 @@ softplus(-1e4) has an infinite variance), so losses are checked up to +-30 and v
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,27 +57,71 @@ def _support_sample(family, dtype):
     return family.sample(jax.random.key(0), family.link(jnp.zeros(family.num_natural, dtype)))
 
 
-@pytest.mark.parametrize("family", FIRST, ids=FIRST_IDS)
-def test_canonical_link(family, dtype):
-    """Valid for any finite input, finite nll and gradient at a sample, no dead zone (one jit per family)."""
-    m = family.num_natural
-    extreme = _raw_grid(m, dtype, EXTREMES)
-    loss_grid = _raw_grid(m, dtype, [-30.0, -1.0, 0.0, 1.0, 30.0])
-    jac_grid = _raw_grid(m, dtype, [-50.0, -10.0, -1.0, 0.0, 1.0, 10.0, 50.0])
-    typical = jnp.asarray(np.random.default_rng(1).normal(0.0, 2.0, (20, m)), dtype)
-    x = _support_sample(family, dtype)
+@functools.cache
+def _probe(family) -> Callable[..., dict]:
+    """Every quantity the per-family tests of this module compare, as one program per family and
+    dtype (one program per test compiled the link and the head again for each test).
+
+    The canonical link at the extreme grid and whether that is valid; the nll and its gradient in
+    raw at the loss grid for a sample x; the largest entry of each Jacobian column on the Jacobian
+    grid and the Jacobian's singular values at typical outputs; the source head at its grid and
+    whether that is valid; in float64 also ``source_from_natural`` of the head at ``documented``.
+    """
     loss = expfam.loss(family)
     jacobian = jax.vmap(jax.jacfwd(family.link))
+    head = expfam.source_link(family)
 
     @jax.jit
-    def check(extreme, loss_grid, jac_grid, typical, x):
+    def probe(extreme, loss_grid, jac_grid, typical, x, head_grid, documented):
         eta = family.link(extreme)
         values, grads = jax.vmap(jax.value_and_grad(lambda r: loss(r, x)))(loss_grid)
-        columns = jnp.max(jnp.abs(jacobian(jac_grid)), axis=-2)
-        singular = jnp.linalg.svd(jacobian(typical), compute_uv=False)
-        return eta, family.is_natural_valid(eta), values, grads, columns, singular
+        head_eta = head(head_grid)
+        return {
+            "eta": eta,
+            "valid": family.is_natural_valid(eta),
+            "values": values,
+            "grads": grads,
+            "columns": jnp.max(jnp.abs(jacobian(jac_grid)), axis=-2),
+            "singular": jnp.linalg.svd(jacobian(typical), compute_uv=False),
+            "head_eta": head_eta,
+            "head_valid": family.is_natural_valid(head_eta),
+            "documented_source": (
+                family.source_from_natural(head(documented)) if documented.dtype == jnp.float64 else {}
+            ),
+        }
 
-    eta, valid, values, grads, columns, singular = map(np.asarray, check(extreme, loss_grid, jac_grid, typical, x))
+    return probe
+
+
+_probed: dict = {}
+
+
+def _probed_at(family, dtype: str) -> dict:
+    """``_probe`` of the family on this module's grids in ``dtype``, evaluated once per family and dtype."""
+    key = (family, dtype)
+    if key not in _probed:
+        m, head = family.num_natural, expfam.source_link(family)
+        grids = {
+            "extreme": _raw_grid(m, dtype, EXTREMES),
+            "loss_grid": _raw_grid(m, dtype, [-30.0, -1.0, 0.0, 1.0, 30.0]),
+            "jac_grid": _raw_grid(m, dtype, [-50.0, -10.0, -1.0, 0.0, 1.0, 10.0, 50.0]),
+            "typical": jnp.asarray(np.random.default_rng(1).normal(0.0, 2.0, (20, m)), dtype),
+            "head_grid": _raw_grid(head.num_outputs, dtype, EXTREMES, *_source_limits(head, dtype)),
+            "documented": jnp.asarray(np.random.default_rng(1).normal(0.0, 1.0, (20, head.num_outputs)), dtype),
+        }
+        computed = _probe(family)(x=_support_sample(family, dtype), **grids)
+        _probed[key] = jax.tree.map(np.asarray, {**grids, **computed})
+    return _probed[key]
+
+
+@pytest.mark.parametrize("family", FIRST, ids=FIRST_IDS)
+def test_canonical_link(family, dtype):
+    """Valid for any finite input, finite nll and gradient at a sample, no dead zone."""
+    at = _probed_at(family, dtype)
+    extreme, loss_grid, jac_grid = at["extreme"], at["loss_grid"], at["jac_grid"]
+    eta, valid, values, grads, columns, singular = (
+        at[k] for k in ("eta", "valid", "values", "grads", "columns", "singular")
+    )
     assert eta.shape == extreme.shape
     assert eta.dtype == extreme.dtype
     assert np.all(np.isfinite(eta))
@@ -143,13 +190,11 @@ def _source_limits(head, dtype):
 
 @pytest.mark.parametrize("family", FIRST, ids=FIRST_IDS)
 def test_source_head_valid(family, dtype):
-    head = expfam.source_link(family)
-    lower, upper = _source_limits(head, dtype)
-    raw = _raw_grid(head.num_outputs, dtype, EXTREMES, lower, upper)
-    eta, valid = jax.jit(lambda r: (head(r), family.is_natural_valid(head(r))))(raw)
+    at = _probed_at(family, dtype)
+    raw, eta = at["head_grid"], at["head_eta"]
     assert eta.shape == raw.shape[:-1] + (family.num_natural,)
     # (a softmax probability of 0 gives a logit of -inf, which the Categorical domain includes)
-    valid = np.asarray(valid)
+    valid = at["head_valid"]
     assert valid.all(), np.asarray(raw)[~valid][:4]
 
 
@@ -164,8 +209,8 @@ def test_source_head_gives_the_documented_parameters(family, x64):
         constraints.unit_vector: lambda r: r / np.linalg.norm(r, axis=-1, keepdims=True),
     }
     head = expfam.source_link(family)
-    raw = np.random.default_rng(1).normal(0.0, 1.0, (20, head.num_outputs))
-    source = family.source_from_natural(head(jnp.asarray(raw)))
+    at = _probed_at(family, "float64")
+    raw, source = at["documented"], at["documented_source"]
     start = 0
     for piece in head.transforms:
         width = 1 if piece.width is None else piece.width

@@ -59,51 +59,74 @@ def _mean_cross_entropy(family, x):
     return lambda eta: jnp.mean(expfam.cross_entropy(family, eta, (chi, elc)))
 
 
-# Each test's math is compiled once per family and dtype (the family static): evaluated eagerly,
-# every family's first call compiled each primitive on its own, which made this module slow.
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _gradients_both_ways(family, eta, x):
-    """(natural gradient, dL/dchi, F dL/dchi, dL/deta) of the mean cross-entropy of the data x at eta."""
-    loss = _mean_cross_entropy(family, x)
-    grad_eta = jax.grad(loss)(eta)
-    grad_chi = jax.grad(lambda chi: loss(family.natural_from_expectation(chi)))(family.expectation(eta))
-    return expfam.damped_natural_gradient(family, eta, grad_eta), grad_chi, family.fisher(eta) @ grad_chi, grad_eta
-
-
-@pytest.mark.parametrize("entry", ENTRIES)
-def test_natural_gradient_is_gradient_in_expectation_coordinates(entry, x64):
-    dtype = "float64"
-    eta, x = _start_and_data(entry, dtype)
-    natural_gradient, grad_chi, fisher_grad_chi, grad_eta = _gradients_both_ways(entry.family, eta, x)
-    # F^{-1} dL/deta = dL/dchi, and dually F_chi^{-1} dL/dchi = F dL/dchi = dL/deta.
-    assert_close(natural_gradient, grad_chi, dtype, loose=50)
-    assert_close(fisher_grad_chi, grad_eta, dtype, loose=50)
-
-
-@functools.partial(jax.jit, static_argnums=(0, 2, 3))
-def _steps_from_nearby_start(family, x, optimizer_name, steps):
-    """g' after ``steps`` optimizer steps of size 1 from ``_nearby_start``, and g' at the MLE."""
-    eta = _nearby_start(family, x)
-    loss = _mean_cross_entropy(family, x)
+def _steps(family, loss, eta, optimizer_name, steps):
+    """eta after ``steps`` optimizer steps of size 1 on ``loss`` (a loop, not unrolled: each step
+    would be traced and compiled anew)."""
     optimizer = getattr(expfam, optimizer_name)(family, learning_rate=1.0)
 
-    def step(_, carry):  # (a loop, not unrolled: each step would be traced and compiled anew)
+    def step(_, carry):
         eta, state = carry
         updates, state = optimizer.update(jax.grad(loss)(eta), state, eta)
         return optax.apply_updates(eta, updates), state
 
-    eta, _ = jax.lax.fori_loop(0, steps, step, (eta, optimizer.init(eta)))
-    return family.expectation(eta), family.expectation(expfam.fit(family, x))
+    return jax.lax.fori_loop(0, steps, step, (eta, optimizer.init(eta)))[0]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _probe(family, eta, x) -> dict:
+    """Every quantity the catalogue-wide tests below compare, for the data x: one compilation per
+    family (evaluated eagerly, every family's first call compiled each primitive on its own; one
+    program per test compiled the shared fits and gradients once per test).
+
+    At the start eta: the natural gradient, dL/dchi, F dL/dchi and dL/deta of the mean
+    cross-entropy L. From ``_nearby_start``: g' after one mirror-descent step and after six
+    natural-gradient steps of size 1; and g' at the MLE.
+    """
+    loss = _mean_cross_entropy(family, x)
+    grad_eta = jax.grad(loss)(eta)
+    grad_chi = jax.grad(lambda chi: loss(family.natural_from_expectation(chi)))(family.expectation(eta))
+    start = _nearby_start(family, x)
+    return {
+        "natural_gradient": expfam.damped_natural_gradient(family, eta, grad_eta),
+        "grad_chi": grad_chi,
+        "fisher_grad_chi": family.fisher(eta) @ grad_chi,
+        "grad_eta": grad_eta,
+        "mirror_descent": family.expectation(_steps(family, loss, start, "mirror_descent", 1)),
+        "natural_gradient_descent": family.expectation(_steps(family, loss, start, "natural_gradient_descent", 6)),
+        "mle": family.expectation(expfam.fit(family, x)),
+    }
+
+
+_probed: dict = {}
+
+
+def _probed_at(entry) -> dict:
+    """``_probe`` at the entry's start and data in float64, evaluated once per family."""
+    if entry.family not in _probed:
+        with jax.enable_x64(True):
+            _probed[entry.family] = _probe(entry.family, *_start_and_data(entry, "float64"))
+    return _probed[entry.family]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_natural_gradient_is_gradient_in_expectation_coordinates(entry, x64):
+    at = _probed_at(entry)
+    # F^{-1} dL/deta = dL/dchi, and dually F_chi^{-1} dL/dchi = F dL/dchi = dL/deta.
+    assert_close(at["natural_gradient"], at["grad_chi"], "float64", loose=50)
+    assert_close(at["fisher_grad_chi"], at["grad_eta"], "float64", loose=50)
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_mirror_descent_step_of_one_lands_on_the_mle(entry, x64):
-    dtype = "float64"
-    _, x = _start_and_data(entry, dtype)
-    landed, mle = _steps_from_nearby_start(entry.family, x, "mirror_descent", 1)
-    assert_close(landed, mle, dtype, loose=20)
+    at = _probed_at(entry)
+    assert_close(at["mirror_descent"], at["mle"], "float64", loose=20)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_natural_gradient_descent_converges_to_the_mle_in_a_few_steps(entry, x64):
+    # Newton's method converges from near the optimum
+    at = _probed_at(entry)
+    assert_close(at["natural_gradient_descent"], at["mle"], "float64", loose=1e3)
 
 
 def test_natural_gradient_step_of_one_is_exact_for_quadratic_log_normalizer(dtype):
@@ -113,14 +136,6 @@ def test_natural_gradient_step_of_one_is_exact_for_quadratic_log_normalizer(dtyp
     optimizer = expfam.natural_gradient_descent(family, learning_rate=1.0)
     updates, _ = optimizer.update(jax.grad(_mean_cross_entropy(family, x))(eta), optimizer.init(eta), eta)
     assert_close(optax.apply_updates(eta, updates), expfam.fit(family, x), dtype)
-
-
-@pytest.mark.parametrize("entry", ENTRIES)
-def test_natural_gradient_descent_converges_to_the_mle_in_a_few_steps(entry, x64):
-    _, x = _start_and_data(entry, jnp.float64)
-    # Newton's method converges from near the optimum
-    landed, mle = _steps_from_nearby_start(entry.family, x, "natural_gradient_descent", 6)
-    assert_close(landed, mle, "float64", loose=1e3)
 
 
 def test_damping_solves_the_damped_system(dtype):
