@@ -121,11 +121,6 @@ def test_derivatives_against_mpmath(v: float, x: float, x64: None) -> None:
         got = float(jax.grad(fn, argnums=1)(*vx))
         assert abs(got - expected) <= 1e-10 * abs(expected) + 1e-14, (fn.__name__, got, expected)
     assert abs(float(jax.grad(bessel.log_iv_normalized, argnums=1)(*vx)) - d_normalized) <= 1e-12 * d_normalized
-    # d (A / x) / dx = -(A / x) (1 - M) / x, from the recurrence of 1 - M (no cancellation as x -> 0).
-    with mp.workdps(40):
-        d_over_x = float(mp.diff(lambda t: mp.besseli(v_ + 1, t) / mp.besseli(v_, t) / t, x_))
-    got = float(jax.grad(bessel.bessel_ratio_over_x, argnums=1)(*vx))
-    assert abs(got - d_over_x) <= 1e-10 * abs(d_over_x), (got, d_over_x)
     # Second derivative through the custom rules, against mpmath too.
     with mp.workdps(40):
         dd = float(mp.diff(lambda t: mp.besseli(v_ + 1, t) / mp.besseli(v_, t), x_, 2))

@@ -13,12 +13,12 @@ the distribution is uniform). Expectation ``A_v(kappa) mu = R eta`` with the Bes
 
     Cov(x) = R (I - u u^T) + A_v' u u^T,   A_v' = 1 - (p - 1) R - A_v^2
 
-(``bessel.evaluate``'s ``slope``, which does not cancel at large kappa).
+(``bessel.bessel_ratio_derivative``, which does not cancel at large kappa).
 
 ``expectation`` carries this Fisher as its derivative (custom JVP), so Hessians of every loss
 are the closed form, finite at every eta including 0.
 
-Inverse: ``r = |chi| < 1``; the concentration solves ``A_v(kappa) = r`` by Newton steps (``NEWTON_STEPS``)
+Inverse: ``r = |chi| < 1``; the concentration solves ``A_v(kappa) = r`` by 6 Newton steps
 (``A_v' = 1 - (p - 1) R - A_v^2 > 0``; in float32, above ``kappa = 10 p``, its asymptotic form,
 since the direct one cancels there) from Banerjee et al.'s approximation
 ``kappa_0 = r (p - r^2) / (1 - r^2)``; then ``eta = kappa chi / r`` (0 for chi = 0). At large
@@ -46,10 +46,10 @@ from expfam._numerics import bessel, iterate
 #: Newton steps of the inverse map, per dtype. From Banerjee's start (relative error at most 7e-2,
 #: at p = 2 and kappa ~ 4; smaller for larger p) the error squares each step (measured for p = 2 to
 #: 200, kappa 1e-4 to 1e5: 7e-2, 5e-3, 3e-5, 8e-10, then the rounding floor), so float32 is at its
-#: floor after 3 steps and float64 after 4. Every step takes the residual in the accurate form
-#: ``(1 - r) - (1 - A)`` (see ``concentration_from_mean_length``) and costs one Bessel evaluation;
-#: the steps are one ``fori_loop`` (one copy of the program).
-NEWTON_STEPS = {"float32": 3, "float64": 4}
+#: floor after 3 steps, and float64 after 3 steps and a fourth that takes the residual in the
+#: accurate form ``(1 - r) - (1 - A)`` (see ``concentration_from_mean_length``). Each step costs
+#: about one forward map (the last float64 one a little more).
+NEWTON_STEPS = {"float32": 3, "float64": 3}
 
 
 def log_sphere_area(p: int) -> float:
@@ -74,28 +74,20 @@ def log_normalizer(eta: Array, p: int) -> Array:
 
 
 def nll(eta: Array, one_minus_cosine: Array, p: int) -> Array:
-    """``-log q(x) = g(eta) - kappa mu . x`` from ``1 - mu . x`` (see ``_nll``)."""
-    kappa = norm(eta)
-    return _nll(bessel.evaluate(0.5 * p - 1.0, kappa), kappa, one_minus_cosine, p)
-
-
-def _nll(b: bessel.Bessel, kappa: Array, one_minus_cosine: Array, p: int) -> Array:
-    """``-log q(x)`` from the Bessel evaluation ``b`` at kappa, without ``g ~ kappa`` against ``kappa mu . x``:
+    """``-log q(x) = g(eta) - kappa mu . x`` from ``1 - mu . x``, without ``g ~ kappa`` against ``kappa mu . x``:
     ``log area + log_ive(v, kappa) + lgamma(v + 1) - v log(kappa / 2) + kappa (1 - mu . x)`` for kappa >= 1
-    (``log_ive = log I_v - kappa``), the plain ``g - kappa mu . x`` below (``log_ive`` is finite with a
-    finite derivative there, so the unused branch is harmless)."""
+    (``log_ive = log I_v - kappa``), the plain ``g - kappa mu . x`` below."""
     v = 0.5 * p - 1.0
+    kappa = norm(eta)
     large = jnp.maximum(kappa, 1.0)
-    scaled = b.log_ive + math.lgamma(v + 1.0) - v * jnp.log(0.5 * large) + large * one_minus_cosine
-    plain = b.log_normalized - kappa * (1.0 - one_minus_cosine)
+    scaled = bessel.log_ive(v, large) + math.lgamma(v + 1.0) - v * jnp.log(0.5 * large) + large * one_minus_cosine
+    plain = bessel.log_iv_normalized(v, kappa) - kappa * (1.0 - one_minus_cosine)
     return log_sphere_area(p) + jnp.where(kappa >= 1.0, scaled, plain)
 
 
 def entropy(eta: Array, p: int) -> Array:
-    """``H = g - kappa A_v(kappa)``: ``nll`` at ``1 - mu . x = 1 - A_v`` (``Bessel.one_minus_ratio``)."""
-    kappa = norm(eta)
-    b = bessel.evaluate(0.5 * p - 1.0, kappa)
-    return _nll(b, kappa, b.one_minus_ratio, p)
+    """``H = g - kappa A_v(kappa)``: ``nll`` at ``1 - mu . x = 1 - A_v`` (``one_minus_bessel_ratio``)."""
+    return nll(eta, bessel.one_minus_bessel_ratio(0.5 * p - 1.0, norm(eta)), p)
 
 
 def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
@@ -107,8 +99,9 @@ def kl_divergence(eta_p: Array, eta_q: Array, p: int) -> Array:
     v = 0.5 * p - 1.0
     kappa_p, kappa_q = norm(eta_p), norm(eta_q)
     direction = _unit(eta_p, kappa_p) - _unit(eta_q, kappa_q)
-    divergence, a_p = bessel.log_iv_normalized_divergence_and_ratio(v, kappa_p, kappa_q)
-    return divergence + kappa_q * a_p * 0.5 * jnp.sum(direction * direction, axis=-1)
+    a_p = kappa_p * bessel.bessel_ratio_over_x(v, kappa_p)
+    turn = kappa_q * a_p * 0.5 * jnp.sum(direction * direction, axis=-1)
+    return bessel.log_iv_normalized_divergence(v, kappa_p, kappa_q) + turn
 
 
 def fisher(eta: Array, p: int) -> Array:
@@ -120,9 +113,8 @@ def fisher(eta: Array, p: int) -> Array:
     """
     v = 0.5 * p - 1.0
     kappa = norm(eta)
-    b = bessel.evaluate(v, kappa, slope=True)
-    assert b.slope is not None
-    r, slope = b.ratio_over_x[..., None, None], b.slope[..., None, None]
+    r = bessel.bessel_ratio_over_x(v, kappa)[..., None, None]
+    slope = bessel.bessel_ratio_derivative(v, kappa)[..., None, None]
     u = _unit(eta, kappa)
     eye = jnp.eye(p, dtype=bool)
     others = jnp.sum(jnp.where(eye, 0.0, (eta * eta)[..., None, :]), axis=-1)
@@ -149,9 +141,9 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
     v = 0.5 * p - 1.0
     kappa_0 = r * (p - r * r) / ((1.0 - r) * (1.0 + r))
 
-    def newton_step(kappa: Array) -> Array:
-        b = bessel.evaluate(v, kappa)
-        ratio, a = b.ratio_over_x, b.ratio
+    def newton_step(kappa: Array, accurate: bool = False) -> Array:
+        ratio = bessel.bessel_ratio_over_x(v, kappa)
+        a = kappa * ratio
         # 1 - (p - 1) R - A^2 cancels to ~(p - 1) / (2 kappa^2) for large kappa (every digit of a
         # float32 lost by kappa ~ 1e3, and Newton then walks away); there float32 takes the
         # derivative of A ~ 1 - (p - 1)/(2 kappa) - (p - 1)(p - 3)/(8 kappa^2). Float64 keeps enough
@@ -162,11 +154,12 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
         # The residual A - r of two numbers near 1 has an absolute error of a few eps, i.e. a few
         # times the conditioning floor 2 kappa eps in kappa, and the iterates wander by that much;
         # the accurate form (1 - r) - (1 - A) (1 - r exact for r >= 1/2) lands within the floor.
-        residual = (1.0 - r) - b.one_minus_ratio
+        residual = (1.0 - r) - bessel.one_minus_bessel_ratio(v, kappa) if accurate else a - r
         # Newton can only overshoot to the left (A_v is concave); never go below half the current value.
         return jnp.maximum(kappa - residual / slope, 0.5 * kappa)
 
-    return iterate.newton(newton_step, kappa_0, NEWTON_STEPS["float64" if r.dtype == jnp.float64 else "float32"])
+    kappa = iterate.newton(newton_step, kappa_0, NEWTON_STEPS["float64" if r.dtype == jnp.float64 else "float32"])
+    return newton_step(kappa, accurate=True) if r.dtype == jnp.float64 else kappa
 
 
 def solve_natural(chi: Array, p: int) -> Array:
