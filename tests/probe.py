@@ -16,8 +16,8 @@ Per example point ``eta`` (natural parameters in the active precision) it holds:
   (``_at_point``);
 * ``kl``: ``KL(p_i || p_j)`` for every pair of the entry's examples;
 * ``routes``: every route to the cross-entropy (``route_values``) at ``ROUTE_DRAWS`` draws;
-* ``sample``: ``family.sample`` at parameters batched to 3, shape (5,) (key 4), and whether the
-  draws are in the support;
+* in float32 only: ``sample``, ``family.sample`` at parameters batched to 3, shape (5,) (key 4), and
+  whether the draws are in the support (every statistical check reads float64 draws);
 * in float64 only: ``mc`` (nll of ``DRAWS`` draws (seed 2) under q = the next example and p, H(p, q),
   KL(p || q)), ``entropy``, ``moments`` (mean statistic of ``DRAWS`` draws (seed 3), g', g'') and
   ``reverse`` (reverse-mode derivatives at the first example and at +-h along a direction).
@@ -204,11 +204,32 @@ GRADIENT_ROUTES = (
 )
 
 
+def _program_key(route, eta):
+    """What ``route`` computes at eta: its jaxpr and the values it captures (an outer tracer by
+    identity, a constant by its bytes)."""
+    closed = jax.make_jaxpr(route)(eta)
+    captured = tuple(
+        id(c) if isinstance(c, jax.core.Tracer) else (np.shape(c), np.asarray(c).dtype.str, np.asarray(c).tobytes())
+        for c in closed.consts
+    )
+    return str(closed.jaxpr), captured
+
+
 def _evaluate(routes, eta):
-    return {
-        name: (f(eta), jax.grad(lambda e, f=f: jnp.sum(f(e)))(eta) if name in GRADIENT_ROUTES else None)
-        for name, f in routes.items()
-    }
+    """Value (and gradient, for ``GRADIENT_ROUTES``) of every route. Routes that trace to the same
+    program (same jaxpr, same captured values) give the same value and gradient by construction:
+    each such group is evaluated once (most routes only rearrange the target before one template),
+    which keeps the compiled program less than half as large."""
+    computed, results = {}, {}
+    for name, f in routes.items():
+        key = _program_key(f, eta)
+        value, grad = computed.get(key, (None, None))
+        value = f(eta) if value is None else value
+        if name in GRADIENT_ROUTES and grad is None:
+            grad = jax.grad(lambda e, f=f: jnp.sum(f(e)))(eta)
+        computed[key] = (value, grad)
+        results[name] = (value, grad if name in GRADIENT_ROUTES else None)
+    return results
 
 
 def route_values(family, eta, x, eta_q):
@@ -272,7 +293,6 @@ def _evaluate_probe(family: expfam.ExponentialFamily, arrays: dict[str, jax.Arra
 
     log_prob, gradient, expected_gradient, inside = stacked(lambda e, s: compiled_per_sample(family, e, s), per_draw, x)
     kl = compiled(expfam.kl_divergence)
-    sample, sample_inside = compiled(_batched_sample)(family, arrays["key"], eta[0])
     out = {
         "log_prob": log_prob,
         "gradient": gradient,
@@ -281,10 +301,10 @@ def _evaluate_probe(family: expfam.ExponentialFamily, arrays: dict[str, jax.Arra
         "at": stacked(lambda e: compiled(_at_point)(family, e), eta),
         "kl": np.asarray([[np.asarray(kl(family, eta[i], eta[j])) for j in examples] for i in examples]),
         "routes": compiled(route_values)(family, eta, arrays["x_routes"], np.roll(eta, 1, axis=0)),
-        "sample": sample,
-        "sample_inside": sample_inside,
     }
-    if "x_mc" in arrays:
+    if "x_mc" not in arrays:  # float32, the precision users sample in (the checks' draws are float64)
+        out["sample"], out["sample_inside"] = compiled(_batched_sample)(family, arrays["key"], eta[0])
+    else:
         mc = compiled(_cross_entropy_and_kl)
         out["mc"] = stacked(lambda p, q, s: mc(family, p, q, s), eta, np.roll(eta, -1, axis=0), arrays["x_mc"])
         out["entropy"] = stacked(lambda e: compiled(expfam.entropy)(family, e), eta)

@@ -158,12 +158,12 @@ def _check_family(mode: str, dtype: str, name: str) -> None:
 # also checked against float64 central differences of the float64 value.
 
 
-QUANTITIES: list[Callable[[Any, jax.Array, jax.Array], jax.Array]] = [
+#: The quantities at a pair (p, q); the order reversed ("KL(q||p)", "H(q,p)") is the same function
+#: at the pair (q, p), evaluated as extra rows rather than as extra quantities.
+PAIR_QUANTITIES: list[Callable[[Any, jax.Array, jax.Array], jax.Array]] = [
     lambda f, p, q: expfam.entropy(f, p),
     lambda f, p, q: expfam.kl_divergence(f, p, q),
-    lambda f, p, q: expfam.kl_divergence(f, q, p),
     lambda f, p, q: expfam.distribution_cross_entropy(f, p, q),
-    lambda f, p, q: expfam.distribution_cross_entropy(f, q, p),
 ]
 
 
@@ -177,22 +177,44 @@ NAMES = ["entropy", "KL(p||q)", "KL(q||p)", "H(p,q)", "H(q,p)"]
 KNOWN_GAPS: set[tuple[str, str, str]] = set()
 
 
+def _pair_quantities(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> jax.Array:
+    """Per row: entropy(p), KL(p || q), H(p, q)."""
+    return jnp.stack([quantity(family, eta_p, eta_q) for quantity in PAIR_QUANTITIES], axis=-1)
+
+
 def _quantities(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> jax.Array:
     """Per row: entropy(p), KL(p || q), KL(q || p), H(p, q), H(q, p)."""
-    return jnp.stack([quantity(family, eta_p, eta_q) for quantity in QUANTITIES], axis=-1)
+    return _in_names_order(_pair_quantities(family, *_both_orders(eta_p, eta_q)), eta_p.shape[0])
+
+
+def _both_orders(eta_p: jax.Array, eta_q: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The rows (p, q) followed by the rows (q, p)."""
+    return jnp.concatenate([eta_p, eta_q]), jnp.concatenate([eta_q, eta_p])
+
+
+def _in_names_order(pairs: jax.Array, rows: int) -> jax.Array:
+    """``(2 rows, 3, ...)`` per-pair results of ``_both_orders`` -> ``(rows, 5, ...)`` in ``NAMES`` order."""
+    forward, backward = pairs[:rows], pairs[rows:]
+    return jnp.stack([forward[:, 0], forward[:, 1], backward[:, 1], forward[:, 2], backward[:, 2]], axis=1)
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _gradients(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """d quantity / d eta_p and d eta_q, each of shape (rows, 5, M), and the quantities (rows, 5), in
     one program; one backward pass per quantity (a shared pass would multiply one quantity's
-    infinite partials by the others' zero cotangents)."""
-    grads = [jax.grad(lambda p, q, fn=fn: jnp.sum(fn(family, p, q)), argnums=(0, 1))(eta_p, eta_q) for fn in QUANTITIES]
-    return (
-        jnp.stack([g[0] for g in grads], axis=1),
-        jnp.stack([g[1] for g in grads], axis=1),
-        _quantities(family, eta_p, eta_q),
-    )
+    infinite partials by the others' zero cotangents). The reversed pairs are rows of the same
+    three quantities: d KL(q || p) / d eta_p is the gradient in the second argument at (q, p)."""
+    rows = eta_p.shape[0]
+    first, second = _both_orders(eta_p, eta_q)
+    grads = [
+        jax.grad(lambda a, b, fn=fn: jnp.sum(fn(family, a, b)), argnums=(0, 1))(first, second) for fn in PAIR_QUANTITIES
+    ]
+    by_first = jnp.stack([g[0] for g in grads], axis=1)  # (2 rows, 3, M)
+    by_second = jnp.stack([g[1] for g in grads], axis=1)
+    # at a reversed row, d/d eta_p is the derivative in the second argument, d/d eta_q in the first
+    d_p = _in_names_order(jnp.concatenate([by_first[:rows], by_second[rows:]]), rows)
+    d_q = _in_names_order(jnp.concatenate([by_second[:rows], by_first[rows:]]), rows)
+    return d_p, d_q, _in_names_order(_pair_quantities(family, first, second), rows)
 
 
 def _central_differences(family: Any, eta_p: jax.Array, eta_q: jax.Array) -> list[np.ndarray]:

@@ -6,7 +6,9 @@ float32 and float64: ``nll``, ``-log_prob``, ``loss()`` on raw samples with and 
 (and ``Target.from_samples``), and for distributions ``distribution_cross_entropy``,
 ``cross_entropy`` on ``family.distribution_target`` and ``loss()`` on ``Target.from_natural``.
 The routes are evaluated by the battery's probe (``probe.route_values``): one compiled program per
-family and dtype for both modules.
+family and dtype for both modules, in which routes that trace to the same program (the same jaxpr
+and captured values: most routes only rearrange the target before one template) are evaluated once,
+since they agree by construction.
 """
 
 from __future__ import annotations
