@@ -27,6 +27,14 @@ def guard_tiny(v: Array) -> Array:
     return jnp.where(jnp.abs(v) < tiny, tiny, v)
 
 
+def lentz_step(a_j: Array | float, b_j: Array | float, c: Array, d: Array) -> tuple[Array, Array, Array]:
+    """One modified-Lentz step: ``d_j = 1 / (b_j + a_j d)``, ``c_j = b_j + a_j / c`` (guarded), and the
+    factor ``c_j d_j`` the fraction is multiplied by. Returns ``(c_j, d_j, c_j d_j)``."""
+    d = 1.0 / guard_tiny(b_j + a_j * d)
+    c = guard_tiny(b_j + a_j / c)
+    return c, d, c * d
+
+
 def continued_fraction(terms: Terms, first: Array, c: Array, max_terms: int) -> Array:
     """Modified Lentz: the fraction started from ``d_0 = 1 / first`` and ``c_0 = c``.
 
@@ -51,9 +59,7 @@ def continued_fraction(terms: Terms, first: Array, c: Array, max_terms: int) -> 
         i, c, d, h, done = state
         new_h = h
         for a_j, b_j in terms(i):
-            d = 1.0 / guard_tiny(b_j + a_j * d)
-            c = guard_tiny(b_j + a_j / c)
-            delta = d * c
+            c, d, delta = lentz_step(a_j, b_j, c, d)
             new_h = new_h * delta
         h = jnp.where(done, h, new_h)
         return i + 1.0, c, d, h, done | (jnp.abs(delta - 1.0) <= eps)

@@ -68,9 +68,9 @@ def _continued_fraction(p: Array, q: Array, y: Array, first: Array) -> Array:
     return continued_fraction(terms, first, jnp.ones_like(y), MAX_TERMS)
 
 
-def _evaluate(a: Array, b: Array, x: Array, one_minus_x: Array) -> tuple[Array, Array]:
-    """``(I_x(a, b), log(x^a (1 - x)^b / B(a, b)))`` for ``0 < x < 1``: one fraction, on the side
-    where it converges fast."""
+def _evaluate(a: Array, b: Array, x: Array, one_minus_x: Array) -> tuple[Array, Array, Array]:
+    """``(I_x(a, b), log(x^a (1 - x)^b / B(a, b)), direct)`` for ``0 < x < 1``: one fraction, on the
+    side where it converges fast (``direct``: x's side, else 1 - x's)."""
     direct = x < (a + 1.0) / (a + b + 2.0)
     p, q = jnp.where(direct, a, b), jnp.where(direct, b, a)
     y, one_minus_y = jnp.where(direct, x, one_minus_x), jnp.where(direct, one_minus_x, x)
@@ -79,7 +79,7 @@ def _evaluate(a: Array, b: Array, x: Array, one_minus_x: Array) -> tuple[Array, 
     # (p + 1) (1 - (p + q) y / (p + 1)) = p + 1 - (p + q) y = 1 - q + (p + q)(1 - y).
     first = jnp.where(y <= one_minus_y, p + 1.0 - total * y, 1.0 - q + total * one_minus_y) / (p + 1.0)
     tail = jnp.exp(log_prefactor) * _continued_fraction(p, q, y, first) / p
-    return jnp.where(direct, tail, 1.0 - tail), log_prefactor
+    return jnp.where(direct, tail, 1.0 - tail), log_prefactor, direct
 
 
 def _prepare(a: Array, b: Array, x: Array, one_minus_x: Array) -> tuple[Array, ...]:
@@ -104,7 +104,7 @@ def regularized_beta(a: Array, b: Array, x: Array, one_minus_x: Array) -> Array:
     on the other (the two agree when the tangents do).
     """
     a, b, x, one_minus_x, inside, x_safe, one_minus_safe = _prepare(a, b, x, one_minus_x)
-    value, _ = _evaluate(a, b, x_safe, one_minus_safe)
+    value, _, _ = _evaluate(a, b, x_safe, one_minus_safe)
     return jnp.where(inside, value, _outside(x, one_minus_x))
 
 
@@ -114,10 +114,9 @@ def _regularized_beta_jvp(primals: tuple[Array, ...], tangents: tuple[Any, ...])
     if not (isinstance(a_dot, zero) and isinstance(b_dot, zero)):
         raise NotImplementedError("the derivative of the incomplete beta function in its parameters is not provided")
     a, b, x, one_minus_x, inside, x_safe, one_minus_safe = _prepare(*primals)
-    value, log_prefactor = _evaluate(a, b, x_safe, one_minus_safe)
+    value, log_prefactor, direct = _evaluate(a, b, x_safe, one_minus_safe)
     value = jnp.where(inside, value, _outside(x, one_minus_x))
     density = jnp.where(inside, jnp.exp(log_prefactor) / (x_safe * one_minus_safe), 0.0)
-    direct = x_safe < (a + 1.0) / (a + b + 2.0)
     x_dot = jnp.zeros_like(x) if isinstance(x_dot, zero) else jnp.broadcast_to(x_dot, x.shape)
     one_minus_x_dot = (
         jnp.zeros_like(x) if isinstance(one_minus_x_dot, zero) else jnp.broadcast_to(one_minus_x_dot, x.shape)

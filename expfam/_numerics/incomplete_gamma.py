@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from jax.custom_derivatives import SymbolicZero
 
 from expfam._numerics import special
-from expfam._numerics.continued_fraction import guard_tiny
+from expfam._numerics.continued_fraction import guard_tiny, lentz_step
 
 Array = jax.Array
 
@@ -67,10 +67,7 @@ def _sum(a: Array, x: Array, series: Array) -> Array:
         # c: the series' last term, or Lentz's c; h: the series' total, or the fraction so far.
         n, c, d, h, done = state
         term = c * x / (a + n)
-        b_n, a_n = first + 2.0 * n, -n * (n - a)
-        lentz_d = 1.0 / guard_tiny(b_n + a_n * d)
-        lentz_c = guard_tiny(b_n + a_n / c)
-        delta = lentz_d * lentz_c
+        lentz_c, lentz_d, delta = lentz_step(-n * (n - a), first + 2.0 * n, c, d)
         new_c = jnp.where(series, term, lentz_c)
         new_h = jnp.where(series, h + term, h * delta)
         converged = jnp.where(series, term <= info.eps * new_h, jnp.abs(delta - 1.0) <= info.eps)
