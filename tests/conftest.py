@@ -6,10 +6,11 @@
 * ``--family NAME`` (repeatable) keeps the tests of those family classes only (and the tests
   that run on no particular family);
 * the ``slow`` marker: the high-precision, Monte Carlo, quadrature, example and sharding modules
-  (``SLOW_MODULES``), the command-line tests that train, and every test of a family that is not one
-  of ``helpers.REPRESENTATIVES`` (a scalar, a vector, a matrix and a label family);
-  ``pytest -m "not slow"`` leaves them out (a quick loop: the family-independent tests and the four
-  representatives in every check; ``--family NAME`` runs every check of one family);
+  and the modules about non-quick families (``SLOW_MODULES``), the command-line tests that train,
+  and every test of a family that is not one of ``helpers.QUICK`` (Gamma and Categorical: a scalar
+  family with special functions and a label family); ``pytest -m "not slow"`` leaves them out (a
+  quick loop: the family-independent tests and the quick families in every check; ``--family NAME``
+  runs every check of one family; every mode of every ``helpers.REPRESENTATIVES`` runs in full);
 * compiled programs go through JAX's persistent compilation cache in ``.jax-test-cache/``
   (git-ignored, never evicted): the two xdist workers compile a program once between them, programs
   freed by ``jax.clear_caches`` below come back from disk, and a second run reads what the first
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 
 import jax
 import pytest
-from helpers import representative
+from helpers import quick
 
 import expfam
 
@@ -65,8 +66,18 @@ def _family_of(item: pytest.Item) -> object | None:
     return None
 
 
-#: Modules whose tests are marked ``slow``.
-SLOW_MODULES = {"test_accuracy", "test_examples", "test_sharding", "test_calibration"}
+#: Modules whose tests are marked ``slow``: high precision, Monte Carlo, examples, sharding, and the
+#: modules about families that are not ``helpers.QUICK`` (Bessel functions and the directional
+#: families; the multivariate normals, Wishart and Multinomial).
+SLOW_MODULES = {
+    "test_accuracy",
+    "test_examples",
+    "test_sharding",
+    "test_calibration",
+    "test_bessel",
+    "test_directional",
+    "test_multivariate",
+}
 
 
 _last_family: list[type] = []
@@ -112,7 +123,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         family = _family_of(item)
-        if item.module.__name__ in SLOW_MODULES or (family is not None and not representative(family)):
+        if item.module.__name__ in SLOW_MODULES or (family is not None and not quick(family)):
             item.add_marker(pytest.mark.slow)
         if wanted and family is not None and type(family).__name__ not in wanted:
             dropped.append(item)

@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import expfam
 
@@ -52,6 +53,22 @@ REPRESENTATIVES = ("Gamma", "Dirichlet", "Wishart", "Categorical")
 def representative(family: Any) -> bool:
     """Whether ``family`` is one of the ``REPRESENTATIVES``, checked in every mode."""
     return type(family).__name__ in REPRESENTATIVES
+
+
+#: The families whose checks ``pytest -m "not slow"`` keeps (a scalar family with special functions
+#: and a label family, two of the representatives): every other family's tests are ``slow``.
+QUICK = ("Gamma", "Categorical")
+
+
+def quick(family: Any) -> bool:
+    """Whether ``family`` is one of the ``QUICK`` families."""
+    return type(family).__name__ in QUICK
+
+
+def quick_marks(name: str) -> list[Any]:
+    """Marks of a test parametrized by a family's class name: ``slow`` unless the family is ``QUICK``
+    (conftest marks tests parametrized by a family object itself)."""
+    return [] if name in QUICK else [pytest.mark.slow]
 
 
 #: Every test draws from one compiled float64 sampler per family and parameter shape: the first n

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import REPRESENTATIVES
+from helpers import REPRESENTATIVES, quick_marks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,8 +120,11 @@ def losses(family: Any, eta: jax.Array, eta_q: jax.Array, x: jax.Array) -> dict[
 
 @pytest.mark.parametrize(
     ("name", "mode", "dtype"),
-    [(name, "jit", dtype) for name in sorted(CASES) for dtype in ("float32", "float64")]
-    + [(name, "eager", "float32") for name in sorted(CASES) if name in REPRESENTATIVES],
+    [
+        pytest.param(name, mode, dtype, marks=quick_marks(name))
+        for name in sorted(CASES)
+        for mode, dtype in [("jit", "float32"), ("jit", "float64")] + [("eager", "float32")] * (name in REPRESENTATIVES)
+    ],
 )
 def test_finite_losses_and_gradients(name, mode, dtype):
     with jax.enable_x64(dtype == "float64"):

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import scipy.special as sp
 import scipy.stats as st
-from helpers import assert_close, representative
+from helpers import assert_close, quick_marks, representative
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
@@ -404,7 +404,7 @@ def _finite_loss_and_gradient(family: expfam.ExponentialFamily, source_p: dict, 
         assert np.all(np.isfinite(np.asarray(gradient))), (source_p, source_q, gradient)
 
 
-@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=quick_marks(name)) for name in sorted(SOURCES)])
 def test_finite_loss_and_gradient_across_range(name: str, dtype: str) -> None:
     family, strategy = SOURCES[name]
 
