@@ -11,7 +11,7 @@ import jax.test_util
 import numpy as np
 import optax
 import pytest
-from helpers import assert_close, draws, first_examples, log_prob_and_gradient, representative
+from helpers import assert_close, draws, first_examples, log_prob_and_gradient, quick_marks, representative
 from registry import ENTRY_CASES, Case, case_ids
 
 import expfam
@@ -232,7 +232,7 @@ def test_soft_labels_judged_at_their_own_precision(dtype: str, given: str) -> No
     assert_close(grad, expected_grad, dtype, floor=1.0)
 
 
-@pytest.mark.parametrize("name", ["Dirichlet", "VonMisesFisher"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=quick_marks(n)) for n in ("Dirichlet", "VonMisesFisher")])
 @pytest.mark.parametrize("given", ["bfloat16", "float32"])
 def test_simplex_and_sphere_data_judged_at_their_own_precision(dtype: str, name: str, given: str) -> None:
     """Dirichlet / von Mises-Fisher data rounded to bf16, or float32 data under x64: inside the

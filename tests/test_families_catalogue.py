@@ -172,6 +172,7 @@ def _round_trip_error(family: expfam.ExponentialFamily, eta: jax.Array) -> float
     return float(np.max(np.max(np.abs(a - b), -1) / np.max(np.abs(b), -1)))
 
 
+@pytest.mark.slow  # a non-quick family (helpers.QUICK)
 def test_concentration_inverses_at_extremes(dtype: str) -> None:
     grid = np.array(np.meshgrid(CONCENTRATIONS, CONCENTRATIONS)).reshape(2, -1).T
     assert _round_trip_error(Beta(), f(grid)) <= ROUND_TRIP[dtype]
@@ -183,6 +184,7 @@ def test_concentration_inverses_at_extremes(dtype: str) -> None:
     assert _round_trip_error(ChiSquare(), ChiSquare().natural_from_source(df=f(2 * shapes))) <= ROUND_TRIP[dtype]
 
 
+@pytest.mark.slow  # a non-quick family (helpers.QUICK)
 def test_dirichlet_inverse_recovers_concentrations(x64: None) -> None:
     """Where c determines a well (moderate total concentration), the solver returns a itself."""
     a = jnp.asarray([[1e-4, 1e-4, 1e-4], [1e-4, 1.0, 50.0], [3.0, 3.0, 3.0], [0.5, 1e3, 2.0]])
@@ -190,6 +192,7 @@ def test_dirichlet_inverse_recovers_concentrations(x64: None) -> None:
     assert np.max(np.abs(np.asarray(back / a) - 1)) <= 1e-12
 
 
+@pytest.mark.slow  # a non-quick family (helpers.QUICK)
 def test_concentration_inverse_flags_impossible_targets(dtype: str) -> None:
     """By Jensen, ``exp(E[log x_k]) < E[x_k] = a_k / a0``, so every attainable c has ``sum_k exp(c_k) < 1``:
     targets at or beyond that bound have no solution and must come back as NaN (not a wrong answer)."""
@@ -203,6 +206,7 @@ def test_concentration_inverse_flags_impossible_targets(dtype: str) -> None:
     assert np.all(np.isfinite(dirichlet[2]))
 
 
+@pytest.mark.slow  # a non-quick family (helpers.QUICK)
 def test_float32_mean_direction_inverse_at_large_concentration(x64: None) -> None:
     """In float32 the slope ``1 - (p - 1) R - A^2`` of the mean-length equation cancels completely
     by kappa ~ 1e3: the solver must still return a kappa whose expectation (evaluated in float64)
@@ -319,6 +323,7 @@ def _mp_beta_kl(a: Any, b: Any, c: Any, d: Any) -> Any:
 BETA_POINTS = [(2.0, 3.0, 0.3), (0.5, 0.5, 0.01), (30.0, 0.2, 0.999), (1e-3, 5.0, 1e-5), (50.0, 80.0, 0.4)]
 
 
+@pytest.mark.slow  # a non-quick family (helpers.QUICK)
 def test_beta_accuracy_against_mpmath(dtype: str) -> None:
     """float64: 1e-12 relative (absolute below 1); float32: 10x the input-rounding floor or 2e-6."""
     for a, b, x in BETA_POINTS:

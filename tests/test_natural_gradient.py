@@ -243,6 +243,7 @@ def test_fisher_scoring_on_linear_model_matches_irls(family, kind, x64):
     np.testing.assert_allclose(np.asarray(beta), _irls(x, y, kind), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.slow  # runs an example script, like tests/test_examples.py
 def test_example_runs_fast_and_natural_gradient_beats_adam():
     path = pathlib.Path(__file__).parent.parent / "examples" / "natural_gradient_regression.py"
     spec = importlib.util.spec_from_file_location("natural_gradient_regression", path)
