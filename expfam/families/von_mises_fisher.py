@@ -154,7 +154,12 @@ def concentration_from_mean_length(r: Array, p: int) -> Array:
         # The residual A - r of two numbers near 1 has an absolute error of a few eps, i.e. a few
         # times the conditioning floor 2 kappa eps in kappa, and the iterates wander by that much;
         # the accurate form (1 - r) - (1 - A) (1 - r exact for r >= 1/2) lands within the floor.
-        residual = (1.0 - r) - bessel.one_minus_bessel_ratio(v, kappa) if accurate else a - r
+        # Below r = 1/2 the direct form is the accurate one: there (1 - r) - (1 - A) is a difference
+        # of two numbers near 1 with an absolute error of eps, i.e. eps / r relative (125 eps at
+        # kappa = 0.012, p = 3).
+        residual = a - r
+        if accurate:
+            residual = jnp.where(r >= 0.5, (1.0 - r) - bessel.one_minus_bessel_ratio(v, kappa), residual)
         # Newton can only overshoot to the left (A_v is concave); never go below half the current value.
         return jnp.maximum(kappa - residual / slope, 0.5 * kappa)
 
