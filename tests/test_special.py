@@ -230,6 +230,26 @@ def test_regularized_gamma_against_mpmath(dtype):
     np.testing.assert_array_equal(np.stack(ends), [[0.0, 1.0, np.nan], [1.0, 0.0, np.nan]])
 
 
+def test_upper_regularized_gamma_is_relative_for_small_shapes(dtype):
+    """Q(a, x) for small shapes below the bulk (x < a + 1), where Q ~ a E1(x) is small and P ~ 1:
+    to a few ulps relative against mpmath (``1 - P`` would lose ``eps / Q``: ~1e7 ulps at a = 1e-6);
+    ``lgamma1p`` next to its zero likewise."""
+    shapes = np.geomspace(1e-6, 0.19, 9)
+    a = np.repeat(shapes, 12)
+    x = np.concatenate([np.geomspace(1e-8, 1.0 + s, 13)[:-1] for s in shapes])
+    a, x = a.astype(dtype), x.astype(dtype)
+    q = np.asarray(jax.jit(regularized_gamma)(jnp.asarray(a), jnp.asarray(x))[1], np.float64)
+    pairs = zip(a.astype(np.float64), x.astype(np.float64), strict=True)
+    exact = np.array([float(mp.gammainc(mp.mpf(s), mp.mpf(t), mp.inf, regularized=True)) for s, t in pairs])
+    error = relative_error(q, exact)
+    assert error.max() <= 32 * EPS[dtype], (error.max(), a[error.argmax()], x[error.argmax()])
+    small = np.concatenate([[0.0], np.geomspace(1e-12, 0.5, 40)]).astype(dtype)
+    got = np.asarray(special.lgamma1p(jnp.asarray(small)), np.float64)
+    assert got[0] == 0.0
+    error = relative_error(got[1:], reference(lambda s: mp.loggamma(1 + s), small[1:]))
+    assert error.max() <= 8 * EPS[dtype], (error.max(), small[1:][error.argmax()])
+
+
 def test_trigamma_difference(dtype):
     """``trigamma(a) - trigamma(a + d)`` to a few ulps relative where the plain difference
     cancels (``d << a``, both sides of the series switch ``L``), at the rounded arguments."""

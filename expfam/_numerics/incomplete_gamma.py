@@ -6,7 +6,9 @@ Both are ``prefactor * sum`` with the prefactor ``x^a e^-x / Gamma(a)``:
 * the sum is the power series of P for ``x < a + 1`` and the continued fraction of Q (modified
   Lentz) beyond, run in ONE while loop in which each element advances its own expansion until its
   terms are below the dtype's epsilon (``O(sqrt(a))`` steps for large a); the other function
-  follows by subtraction from 1;
+  follows by subtraction from 1, except Q for small shapes below the bulk (``a < SMALL_SHAPE``,
+  ``x < a + 1``: Q ~ a E1(x) is small there), which has its own cancellation-free series
+  (``_q_small_shape``);
 * the prefactor is ``exp(a log x - x - lgamma(a))`` below ``a = LARGE_SHAPE``, where its terms are
   small. From ``LARGE_SHAPE`` on those terms, of size ``a log a``, would cancel (the relative error
   of that form in float32 is ~4e-5 at ``a = 100``, 3e-3 at 1e4 and O(1) at 1e5), so it is
@@ -34,6 +36,10 @@ Array = jax.Array
 
 LARGE_SHAPE = 10.0
 MAX_TERMS = 100_000
+#: Below this shape (and for ``x < a + 1``) Q takes ``_q_small_shape`` instead of ``1 - P``.
+SMALL_SHAPE = 0.2
+#: Terms of ``_q_small_shape``'s series: ``x^n / (n! n)`` is below 1e-19 from here on for ``x < 1.2``.
+SMALL_SHAPE_TERMS = 24
 
 
 def _log_prefactor(a: Array, x: Array) -> Array:
@@ -86,6 +92,26 @@ def _sum(a: Array, x: Array, series: Array) -> Array:
     return jax.lax.while_loop(cond, body, state)[3]
 
 
+def _q_small_shape(a: Array, x: Array) -> Array:
+    """``Q(a, x)`` for ``a < SMALL_SHAPE`` and ``0 < x < a + 1``, where ``1 - P`` loses ``eps / Q``
+    relative (Q is of order ``a E1(x)``, P of order 1): from ``P = x^a / Gamma(1 + a) (1 + a S)``,
+    ``S = sum_{n >= 1} (-x)^n / (n! (a + n))``,
+    ``Q = -expm1(w) - e^w a S`` with ``w = a log x - lgamma(1 + a)`` (``lgamma1p``: no ``1 + a``
+    rounded). The terms are ``~ -a (log x + gamma)`` and ``~ a (E1(x) + log x + gamma)``: of
+    opposite signs only for ``x > e^-gamma = 0.56``, where they cancel by at most
+    ``(E1 + log x + gamma) / E1 = 5.8`` (at x = 1.2)."""
+    w = a * jnp.log(x) - special.lgamma1p(a)
+
+    def add_term(n: Any, carry: tuple[Array, Array]) -> tuple[Array, Array]:
+        power, total = carry  # power = (-x)^n / n!
+        n = jnp.asarray(n, x.dtype)
+        power = -power * x / n
+        return power, total + power / (a + n)
+
+    _, series = jax.lax.fori_loop(1, SMALL_SHAPE_TERMS + 1, add_term, (jnp.ones_like(x), jnp.zeros_like(x)))
+    return -jnp.expm1(w) - jnp.exp(w) * a * series
+
+
 def _evaluate(a: Array, x: Array) -> tuple[Array, Array]:
     """``(P, Q)``, broadcast."""
     a, x = jnp.broadcast_arrays(a, x)
@@ -94,8 +120,10 @@ def _evaluate(a: Array, x: Array) -> tuple[Array, Array]:
     series = x_in < a_in + 1.0
     log_prefactor = _log_prefactor(a_in, x_in)
     total = jnp.exp(log_prefactor) * _sum(a_in, x_in, series)
+    small = series & (a_in < SMALL_SHAPE)
     p_in = jnp.where(series, total, 1.0 - total)
-    q_in = jnp.where(series, 1.0 - total, total)
+    q_small = _q_small_shape(jnp.where(small, a_in, 0.1), jnp.where(small, x_in, 1.0))
+    q_in = jnp.where(small, q_small, jnp.where(series, 1.0 - total, total))
     valid = (a > 0) & ~jnp.isnan(x)
     p = jnp.where(inside, p_in, jnp.where(valid, jnp.where(x > 0, 1.0, 0.0), jnp.nan))
     q = jnp.where(inside, q_in, jnp.where(valid, jnp.where(x > 0, 0.0, 1.0), jnp.nan))
