@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
 
-from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI
+from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI, lgamma1p
 
 Array = jax.Array
 
@@ -173,11 +173,6 @@ def _recurrence(v: Array, x: Array) -> tuple[Array, Array]:
     return top - log_sum, ratio
 
 
-def _lgamma1p(v: Array) -> Array:
-    """``lgamma(v + 1)``, exactly 0 at v = 0 (where float32 ``gammaln(1)`` is 5e-7)."""
-    return jnp.where(v == 0.0, 0.0, gammaln(v + 1.0))
-
-
 def _series_log_tail(v: Array, x: Array) -> Array:
     """Log of the first omitted series term ``(x^2/4)^N / (N! (v+1)_N)``, N = 64."""
     n = float(_SERIES_TERMS)
@@ -204,7 +199,7 @@ def _series_argument(v: Array, x: Array) -> Array:
 
 @jax.custom_jvp
 def _log_ive(v: Array, x: Array) -> Array:
-    series = _series_log_normalized(v, _series_argument(v, x)) + v * jnp.log(0.5 * x) - _lgamma1p(v) - x
+    series = _series_log_normalized(v, _series_argument(v, x)) + v * jnp.log(0.5 * x) - lgamma1p(v) - x
     return jnp.where(_in_series_region(v, x), series, _recurrence(v, x)[0])
 
 
@@ -213,7 +208,7 @@ def _log_iv_normalized(v: Array, x: Array) -> Array:
     series = _series_log_normalized(v, _series_argument(v, x))
     # Outside the series region x > 36, so log(x / 2) is safe there.
     x_big = jnp.maximum(x, 1.0)
-    recurrence = _recurrence(v, x_big)[0] + x_big - v * jnp.log(0.5 * x_big) + _lgamma1p(v)
+    recurrence = _recurrence(v, x_big)[0] + x_big - v * jnp.log(0.5 * x_big) + lgamma1p(v)
     return jnp.where(_in_series_region(v, x), series, recurrence)
 
 

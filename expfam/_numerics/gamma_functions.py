@@ -223,13 +223,16 @@ def lgamma(x: Any) -> Array:
 
 @jax.jit
 def lgamma1p(a: Any) -> Array:
-    """``log Gamma(1 + a)`` for ``0 <= a <= 1/2``, to a few ulps relative next to its zero at ``a = 0``:
-    ``lgamma(2 + a) - log1p(a)`` with ``lgamma(2 + a) = a (a + 1) P(a)`` (the module docstring's
-    polynomial, exact factors), where ``lgamma(1 + a)`` would round ``1 + a`` first and lose
-    ``eps / a`` relative. (Towards ``a = 1`` the two terms cancel; no derivative rule: it serves
-    values only.)"""
+    """``log Gamma(1 + a)`` for ``a >= 0`` (NaN below), exactly 0 at ``a = 0`` and to a few ulps
+    relative next to that zero: for ``a <= 1/2``, ``lgamma(2 + a) - log1p(a)`` with
+    ``lgamma(2 + a) = a (a + 1) P(a)`` (the module docstring's polynomial, exact factors), where
+    ``lgamma(1 + a)`` would round ``1 + a`` first and lose ``eps / a`` relative; above,
+    ``lgamma(1 + a)`` (``1 + a`` rounded: next to the zero at ``a = 1`` the relative accuracy is
+    that of ``1 + a - 2``). Differentiated through these formulas."""
     a = _as_float(a)
-    return a * (a + 1.0) * horner(_precision(a).lgamma, a) - jnp.log1p(a)
+    small = jnp.minimum(a, 0.5)
+    near_zero = small * (small + 1.0) * horner(_precision(a).lgamma, small) - jnp.log1p(small)
+    return _nan_below_zero(a, jnp.where(a <= 0.5, near_zero, lgamma(1.0 + a)))
 
 
 @jax.jit
