@@ -246,6 +246,14 @@ def test_upper_regularized_gamma_is_relative_for_small_shapes(dtype):
     assert got[0] == 0.0
     error = relative_error(got[1:], reference(lambda s: mp.loggamma(1 + s), small[1:]))
     assert error.max() <= 8 * EPS[dtype], (error.max(), small[1:][error.argmax()])
+    # Above 1/2 (the Bessel functions' orders): lgamma(1 + a), to a few ulps of max(1, |value|)
+    # (its zero at a = 1 is that of the rounded 1 + a); NaN below 0.
+    large = np.concatenate([np.geomspace(0.5, 500.0, 30), np.arange(1.0, 40.0, 0.5)]).astype(dtype)
+    got = np.asarray(special.lgamma1p(jnp.asarray(large)), np.float64)
+    exact = reference(lambda s: mp.loggamma(1 + s), large)
+    error = np.abs(got - exact) / np.maximum(1.0, np.abs(exact))
+    assert error.max() <= 8 * EPS[dtype], (error.max(), large[error.argmax()])
+    assert np.isnan(special.lgamma1p(jnp.asarray(-0.25, dtype)))
 
 
 def test_trigamma_difference(dtype):
