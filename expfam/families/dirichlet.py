@@ -212,6 +212,14 @@ def fisher(a: Array) -> Array:
     return jnp.where(jnp.eye(k, dtype=bool), diagonal[..., None, :], off_diagonal)
 
 
+def _evaluated(x: Array) -> Array:
+    """``x`` as an array of its own (an optimization barrier). Left to fusion, XLA evaluates an
+    elementwise producer inside the loop of each reduction over the coordinates that reads it,
+    much slower on CPU than one vectorized pass (bench/results/inverse.md); the solvers below
+    evaluate their special-function arrays this way before summing them."""
+    return jax.lax.optimization_barrier(x)
+
+
 def _phi_gap(a: Array, total: Array, trigamma_a: Array) -> Array:
     """``phi(a0) - phi(a_k)`` for ``phi(a) = 1 / (a trigamma(a))``, increasing from 0 to 1
     (``trigamma_a``: the caller's ``trigamma(a)``).
@@ -268,15 +276,15 @@ def _initial_log_concentration(c: Array, axis: int) -> Array:
     lowest = jnp.where(deficit > 0, lowest, jnp.nan)
 
     def concentrations(total: Array) -> Array:
-        # (the barrier keeps the per-row digamma a per-row array: fused, XLA evaluated it per coordinate)
-        return special.approximate_inverse_digamma(c + jax.lax.optimization_barrier(special.digamma(total)))
+        # (digamma(total) evaluated per row: fused, XLA evaluated it per coordinate)
+        return _evaluated(special.approximate_inverse_digamma(c + _evaluated(special.digamma(total))))
 
     def step(_: int, v: Array) -> Array:
         total = 1.0 / v
         a = concentrations(total)
         excess = v * jnp.sum(a, axis=axis, keepdims=True) - 1.0
-        gap = _one_minus_phi_approximation(a) - _one_minus_phi_approximation(total)
-        slope = total * special.trigamma(total) * jnp.sum(a * gap, axis=axis, keepdims=True)
+        gap = _evaluated(a * (_one_minus_phi_approximation(a) - _one_minus_phi_approximation(total)))
+        slope = total * special.trigamma(total) * jnp.sum(gap, axis=axis, keepdims=True)
         return jnp.maximum(v - excess / slope, lowest)
 
     v = jax.lax.fori_loop(0, _START_STEPS, step, lowest)
@@ -305,7 +313,7 @@ def concentration_from_mean_log(c: Array) -> Array:
     State = tuple[Array, Array, Array, Array, Array, Array, Array]
 
     def residual_and_error(u: Array) -> tuple[Array, Array]:
-        residual = mean_log(jnp.exp(u), axis) - c
+        residual = _evaluated(mean_log(_evaluated(jnp.exp(u)), axis) - c)
         return residual, jnp.max(jnp.abs(residual) * (1 / scale), axis=axis, keepdims=True)
 
     def keep_going(state: State) -> Array:
@@ -314,8 +322,9 @@ def concentration_from_mean_log(c: Array) -> Array:
     def newton_step(state: State) -> State:
         i, u, residual, error, best_u, best_error, done = state
         a = jnp.exp(u)
-        q = special.trigamma(a)
-        denominator = jnp.sum(a * _phi_gap(a, jnp.sum(a, axis=axis, keepdims=True), q), axis=axis, keepdims=True)
+        q = _evaluated(special.trigamma(a))
+        weighted_gap = _evaluated(a * _phi_gap(a, jnp.sum(a, axis=axis, keepdims=True), q))
+        denominator = jnp.sum(weighted_gap, axis=axis, keepdims=True)
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
         step = residual / q + jnp.sum(residual / q, axis=axis, keepdims=True) / (q * denominator)
         log_step = jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
