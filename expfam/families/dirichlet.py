@@ -55,6 +55,14 @@ _START_STEPS = 5
 _MAX_LOG_STEP = 2.0
 
 
+def _evaluated(x: Array) -> Array:
+    """``x`` as an array of its own (an optimization barrier). Left to fusion, XLA evaluates an
+    elementwise producer inside the loop of each reduction over the coordinates that reads it,
+    much slower on CPU than one vectorized pass (bench/results/inverse.md, losses_cpu.md); the nll
+    and the solvers below evaluate their special-function arrays this way before summing them."""
+    return jax.lax.optimization_barrier(x)
+
+
 def _exclusive_sums(a: Array, axis: int = -1) -> Array:
     """``sum_{j != k} a_j`` per coordinate k (along ``axis``), to a few ulps (no cumulative sums).
 
@@ -146,8 +154,8 @@ def nll(a: Array, relative_offset: Array, log_ratio: Array, deficit: Array) -> A
     near = jnp.abs(relative_offset) < 0.5
     close = (1.0 - a) * special.log1pmx(jnp.where(near, relative_offset, 0.0)) + relative_offset
     far = (1.0 - a) * log_ratio + a * relative_offset
-    offsets = jnp.sum(jnp.where(near, close, far), axis=-1) - total * deficit
-    per_coordinate = jnp.sum(0.5 * jnp.log(a) + special.stirling_remainder(a), axis=-1)
+    offsets = jnp.sum(_evaluated(jnp.where(near, close, far)), axis=-1) - total * deficit
+    per_coordinate = jnp.sum(_evaluated(0.5 * jnp.log(a) + special.stirling_remainder(a)), axis=-1)
     return (
         offsets
         + per_coordinate
@@ -210,14 +218,6 @@ def fisher(a: Array) -> Array:
     diagonal = special.trigamma_difference(a, _exclusive_sums(a))
     off_diagonal = -special.trigamma(jnp.sum(a, axis=-1))[..., None, None]
     return jnp.where(jnp.eye(k, dtype=bool), diagonal[..., None, :], off_diagonal)
-
-
-def _evaluated(x: Array) -> Array:
-    """``x`` as an array of its own (an optimization barrier). Left to fusion, XLA evaluates an
-    elementwise producer inside the loop of each reduction over the coordinates that reads it,
-    much slower on CPU than one vectorized pass (bench/results/inverse.md); the solvers below
-    evaluate their special-function arrays this way before summing them."""
-    return jax.lax.optimization_barrier(x)
 
 
 def _phi_gap(a: Array, total: Array, trigamma_a: Array) -> Array:
