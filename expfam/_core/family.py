@@ -71,24 +71,9 @@ from expfam._core import inverse, registry
 from expfam._core.checked import INPUTS_CHECKED, inputs_checked
 from expfam._core.supports import Support
 from expfam._core.target import Target
+from expfam._numerics.dtypes import as_float
 
 Array = jax.Array
-
-
-def as_float(x: Any) -> Array:
-    """Convert to a floating array: half precision and integers are promoted.
-
-    bf16 and f16 are computed in float32; integers and Python numbers take JAX's default
-    float (float32, or float64 under ``jax_enable_x64``). Complex input is an error.
-    """
-    x = jnp.asarray(x)
-    if jnp.issubdtype(x.dtype, jnp.complexfloating):
-        raise TypeError(f"expected real numbers, got an array of dtype {x.dtype}")
-    if x.dtype in (jnp.bfloat16, jnp.float16):
-        return x.astype(jnp.float32)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        return x.astype(jnp.result_type(float))
-    return x
 
 
 def _given_precision(x: Any) -> Any:

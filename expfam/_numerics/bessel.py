@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
 
-from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI, lgamma1p
+from expfam._numerics.gamma_functions import HALF_LOG_TWO_PI, horner, lgamma1p
 
 Array = jax.Array
 
@@ -83,14 +83,8 @@ def _debye_polynomials(count: int) -> list[list[Fraction]]:
     return polys
 
 
-_DEBYE = [[float(c) for c in poly] for poly in _debye_polynomials(_DEBYE_TERMS)]
-
-
-def _horner(coefficients: list[float], p: Array) -> Array:
-    value = jnp.zeros_like(p)
-    for c in reversed(coefficients):
-        value = value * p + c
-    return value
+#: The Debye polynomials' coefficients, highest power first.
+_DEBYE = [[float(c) for c in reversed(poly)] for poly in _debye_polynomials(_DEBYE_TERMS)]
 
 
 def _debye_log_ive(w: Array, x: Array) -> Array:
@@ -99,7 +93,7 @@ def _debye_log_ive(w: Array, x: Array) -> Array:
     p = w / s
     series = jnp.zeros_like(p)
     for poly in reversed(_DEBYE):
-        series = series / w + _horner(poly, p)
+        series = series / w + horner(poly, p)
     return w * w / (s + x) - w * jnp.arcsinh(w / x) - HALF_LOG_TWO_PI - 0.5 * jnp.log(s) + jnp.log(series)
 
 

@@ -33,6 +33,7 @@ Negative arguments give NaN. Derivatives are exact by custom JVPs: ``lgamma' = d
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -40,6 +41,7 @@ import jax.numpy as jnp
 from jax.scipy.special import polygamma
 
 from expfam._numerics import gamma_coefficients as coefficients
+from expfam._numerics.dtypes import as_float
 
 Array = jax.Array
 
@@ -63,18 +65,10 @@ def _precision(x: Array) -> _Precision:
     return _F64 if x.dtype == jnp.float64 else _F32
 
 
-def _as_float(x: Any) -> Array:
-    """Floating input as is (half precision promoted to float32), integers to the default float."""
-    x = jnp.asarray(x)
-    if x.dtype in (jnp.bfloat16, jnp.float16):
-        return x.astype(jnp.float32)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        return x.astype(jnp.result_type(float))
-    return x
-
-
-def horner(coefficients: tuple[float, ...], t: Array) -> Array:
-    """The polynomial with these coefficients (highest power first, at least two) at t."""
+def horner(coefficients: Sequence[float], t: Array) -> Array:
+    """The polynomial with these coefficients (highest power first) at t."""
+    if len(coefficients) == 1:
+        return jnp.full_like(t, coefficients[0])
     result = coefficients[0] * t + coefficients[1]
     for c in coefficients[2:]:
         result = result * t + c
@@ -218,7 +212,7 @@ _trigamma_jvp.defjvps(lambda x_dot, _, x: polygamma(2, x) * x_dot)
 @jax.jit
 def lgamma(x: Any) -> Array:
     """``log Gamma(x)`` for ``x >= 0`` (NaN below); exactly 0 at 1 and 2. See the module docstring."""
-    return _lgamma_jvp(_as_float(x))
+    return _lgamma_jvp(as_float(x))
 
 
 @jax.jit
@@ -229,7 +223,7 @@ def lgamma1p(a: Any) -> Array:
     ``lgamma(1 + a)`` would round ``1 + a`` first and lose ``eps / a`` relative; above,
     ``lgamma(1 + a)`` (``1 + a`` rounded: next to the zero at ``a = 1`` the relative accuracy is
     that of ``1 + a - 2``). Differentiated through these formulas."""
-    a = _as_float(a)
+    a = as_float(a)
     small = jnp.minimum(a, 0.5)
     near_zero = small * (small + 1.0) * horner(_precision(a).lgamma, small) - jnp.log1p(small)
     return _nan_below_zero(a, jnp.where(a <= 0.5, near_zero, lgamma(1.0 + a)))
@@ -238,13 +232,13 @@ def lgamma1p(a: Any) -> Array:
 @jax.jit
 def digamma(x: Any) -> Array:
     """``digamma(x) = d/dx log Gamma(x)`` for ``x >= 0`` (NaN below). See the module docstring."""
-    return _digamma_jvp(_as_float(x))
+    return _digamma_jvp(as_float(x))
 
 
 @jax.jit
 def trigamma(x: Any) -> Array:
     """``trigamma(x) = d^2/dx^2 log Gamma(x)`` for ``x >= 0`` (NaN below). See the module docstring."""
-    return _trigamma_jvp(_as_float(x))
+    return _trigamma_jvp(as_float(x))
 
 
 @jax.jit
@@ -259,5 +253,5 @@ def trigamma_difference(a: Any, d: Any) -> Array:
     ``h_m(r, s) = sum_{i<=m} r^i s^(m-i)`` (positive). Pass ``d`` itself (e.g. the sum of the other
     concentrations), not ``(a + d) - a``. Derivatives by autodiff.
     """
-    a, d = jnp.broadcast_arrays(_as_float(a), _as_float(d))
+    a, d = jnp.broadcast_arrays(as_float(a), as_float(d))
     return _trigamma_difference(a, d.astype(a.dtype))
