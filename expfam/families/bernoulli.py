@@ -13,9 +13,10 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam._core import constraints, supports
-from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._core import supports
+from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
+from expfam.families._logit import Logit
 
 
 @jax.custom_jvp
@@ -58,7 +59,7 @@ def logit_kl(logit_p: Array, logit_q: Array) -> Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Bernoulli(ExponentialFamily):
+class Bernoulli(Logit):
     """Bernoulli: a binary label ``x in {0, 1}``; its cross-entropy is the sigmoid binary cross-entropy.
 
     * density: ``q(x) = p^x (1 - p)^(1 - x)``; support ``x in {0, 1}``
@@ -78,21 +79,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def support(self) -> supports.Support:
         return supports.Counts(1)
-
-    @property
-    def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability, from_logits=constraints.logit),)
-
-    @property
-    def num_natural(self) -> int:
-        return 1
-
-    def natural_from_source(self, *, probability: Array) -> Array:
-        p = jnp.asarray(probability)
-        return (jnp.log(p) - jnp.log1p(-p))[..., None]
-
-    def source_from_natural(self, eta: Array) -> dict[str, Array]:
-        return {"probability": jax.nn.sigmoid(eta[..., 0])}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         # softplus as max(eta, 0) + log1p(exp(-|eta|)): exact for every eta (inf and nan
@@ -137,10 +123,6 @@ class Bernoulli(ExponentialFamily):
 
     def expected_log_carrier(self, eta: Array) -> Array:
         return jnp.zeros_like(eta[..., 0])
-
-    def link(self, raw: Array) -> Array:
-        """The logit itself: eta = raw."""
-        return raw
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (logits,) = broadcast_to_draws(shape, eta[..., 0])

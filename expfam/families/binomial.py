@@ -19,10 +19,11 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from expfam._core import constraints, quantiles, supports
-from expfam._core.family import Array, ExponentialFamily, SourceParameter, broadcast_to_draws
+from expfam._core import quantiles, supports
+from expfam._core.family import Array, broadcast_to_draws
 from expfam._numerics import special
 from expfam._numerics.incomplete_beta import regularized_beta
+from expfam.families._logit import Logit
 from expfam.families.bernoulli import logit_kl
 
 
@@ -46,7 +47,7 @@ def _is_count(x: Array, n: float) -> Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class Binomial(ExponentialFamily):
+class Binomial(Logit):
     """Binomial with ``num_trials = n`` known: a count ``x in {0, 1, ..., n}``.
 
     * density: ``q(x) = C(n, x) p^x (1 - p)^(n - x)``; support ``x in {0, ..., n}``
@@ -71,24 +72,9 @@ class Binomial(ExponentialFamily):
     def support(self) -> supports.Support:
         return supports.Counts(self.num_trials)
 
-    @property
-    def source_parameters(self) -> tuple[SourceParameter, ...]:
-        return (SourceParameter("probability", constraints.probability, from_logits=constraints.logit),)
-
     def __post_init__(self) -> None:
         if not self.num_trials >= 1:
             raise ValueError(f"Binomial: num_trials must be >= 1, got {self.num_trials}")
-
-    @property
-    def num_natural(self) -> int:
-        return 1
-
-    def natural_from_source(self, *, probability: Array) -> Array:
-        p = jnp.asarray(probability)
-        return (jnp.log(p) - jnp.log1p(-p))[..., None]
-
-    def source_from_natural(self, eta: Array) -> dict[str, Array]:
-        return {"probability": jax.nn.sigmoid(eta[..., 0])}
 
     def log_normalizer_formula(self, eta: Array) -> Array:
         return self.num_trials * jax.nn.softplus(eta[..., 0])
@@ -157,10 +143,6 @@ class Binomial(ExponentialFamily):
         )
         below_support = jnp.where(above, 1.0, 0.0)
         return jnp.where(count < 0, below_support, jnp.where(count >= n, 1.0 - below_support, value))
-
-    def link(self, raw: Array) -> Array:
-        """The logit itself: eta = raw."""
-        return raw
 
     def sample(self, key: Array, eta: Array, shape: tuple[int, ...] = ()) -> Array:
         (p,) = broadcast_to_draws(shape, jax.nn.sigmoid(eta[..., 0]))
