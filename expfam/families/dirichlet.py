@@ -63,6 +63,14 @@ def _evaluated(x: Array) -> Array:
     return jax.lax.optimization_barrier(x)
 
 
+def _coordinates_first(x: Array) -> Array:
+    """``x`` with its last axis moved first and stored in that order. (A moved axis alone is a
+    transposed layout of x: XLA then re-reads x across its rows in every pass over it; the flat
+    reshape makes it one copy.)"""
+    moved = jnp.moveaxis(x, -1, 0)
+    return _evaluated(moved.reshape(-1)).reshape(moved.shape)
+
+
 def _exclusive_sums(a: Array, axis: int = -1) -> Array:
     """``sum_{j != k} a_j`` per coordinate k (along ``axis``), to a few ulps (no cumulative sums).
 
@@ -307,7 +315,7 @@ def concentration_from_mean_log(c: Array) -> Array:
     # it per coordinate and its reductions over a short last axis were slow (measured: Beta 2-4x
     # slower; with the Newton start below, Dirichlet(16) 1.3-1.6x slower).
     axis = 0
-    c = jnp.moveaxis(c, -1, axis)
+    c = _coordinates_first(c)
     eps = jnp.finfo(c.dtype).eps
     scale = 1 + jnp.abs(c)
     State = tuple[Array, Array, Array, Array, Array, Array, Array]
