@@ -21,7 +21,10 @@ monotonically onto it (each step is also kept at or above half the current eta, 
 negative). Start: ``p0 = 2 D (1 - 2 D / 3 + 2 D^2 / 9)`` (the reverted series of
 ``D = p / 2 + p^2 / 6 + p^3 / 12 + ...``) for ``D < 0.6``; above, ``u = 1 - p`` from
 ``u log(1 / u) = r`` with ``log(1 / u) = -W_{-1}(-r) ~ l1 + l2 + l2 / l1`` (``l1 = -log r``,
-``l2 = log l1``), ``eta0 = log1p(-u)``.
+``l2 = log l1``), ``eta0 = log1p(-u)``. Below ``eta`` of about -16 in float32 (-36 in float64)
+the mean ``1 + p/2 + ...`` rounds to exactly 1, the boundary of the expectation domain (its
+preimage is ``eta = -inf``), and the inverse returns NaN there; above, the mean's rounding limits
+the inverse to a relative accuracy of about ``eps / (E[x] - 1)`` in p (its conditioning).
 
 Expected log carrier. With Frullani's ``log x = int_0^inf (e^-t - e^(-x t)) dt / t`` and the
 generating function ``E[e^(-x t)] = L(p e^-t) / L(p)``,
