@@ -250,10 +250,9 @@ class NegativeBinomial(NegativeBinomialBase):
 
             x E(n p / x) + r E(n (1 - p) / r) + 1/2 log(2 pi x) + 1/2 log1p(x / r) + delta(x) + delta(r) - delta(n)
 
-        (the arguments of E minus 1 as ``D / x`` and ``-D / r``, where E's series reads them)
-
-        (``E = special.log_ratio_excess``, the Bernoulli divergence ``bd0`` of the fitted ``x / n``
-        from p in two non-negative parts; ``delta`` the Stirling remainder). The generic
+        with ``E = special.log_ratio_excess`` (its arguments minus 1 passed as ``D / x`` and
+        ``-D / r``, which its series reads): the Bernoulli divergence ``bd0`` of the fitted ``x / n``
+        from p in two non-negative parts; ``delta`` is the Stirling remainder. The generic
         ``-x eta + g - log h`` subtracts terms of ``~1e4`` to ``~6`` at ``r = 1e4``."""
         r, log_p = self.r, eta[..., 0]
         counted = x >= 1
@@ -263,6 +262,6 @@ class NegativeBinomial(NegativeBinomialBase):
         divergence = k * special.log_ratio_excess((k + r) * p / k, deficit / k) + r * special.log_ratio_excess(
             (k + r) * one_minus_p / r, -deficit / r
         )
-        remainders = special.stirling_remainder(jnp.full_like(k, r)) - special.stirling_remainder(k + r)
+        remainders = special.stirling_remainder(jnp.asarray(r, k.dtype)) - special.stirling_remainder(k + r)
         counted_nll = divergence + special.poisson_count_term(k) + 0.5 * special.log1p(k / r) + remainders
         return jnp.where(counted, counted_nll, -r * special.log1mexp(log_p))
