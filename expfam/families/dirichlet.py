@@ -20,7 +20,7 @@ Inverse (expectation -> natural): Newton's method on ``u = log a`` for
 Sherman-Morrison denominator ``1/trigamma(a0) - sum_k 1/trigamma(a_k)`` (a near-cancellation,
 ``(K - 1)/2`` against terms of size ``a0``) is evaluated as
 ``sum_k a_k (phi(a0) - phi(a_k))`` with ``phi(a) = 1 / (a trigamma(a))`` (a sum of positive
-terms), each difference written in the form that keeps its digits (see ``_phi_gap``).
+terms), each difference written in the form that keeps its digits (see ``_phi_and_complement``).
 Initialisation (after Minka, *Estimating a Dirichlet distribution*, 2000):
 ``a_k = psi^{-1}(c_k + digamma(a0))`` with a closed-form approximate inverse digamma (Minka's,
 with a fitted correction: within 3e-5), ``a0`` from five Newton steps on ``1/a0`` that make these
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +53,7 @@ from expfam._numerics import special
 
 MAX_NEWTON_STEPS = 24
 _START_STEPS = 5
+_START_TOLERANCE = 1 / 256
 _MAX_LOG_STEP = 2.0
 
 
@@ -69,6 +71,29 @@ def _coordinates_first(x: Array) -> Array:
     reshape makes it one copy.)"""
     moved = jnp.moveaxis(x, -1, 0)
     return _evaluated(moved.reshape(-1)).reshape(moved.shape)
+
+
+#: Up to this many coordinates, the solver's sums over a leading coordinate axis are written out
+#: term by term (see ``_coordinate_sums``).
+_WRITTEN_OUT = 32
+
+
+def _coordinate_sums(terms: Callable[..., tuple[Array, ...]], *xs: Array) -> tuple[Array, ...]:
+    """``sum_k terms(x_k, y_k, ...)`` over the leading (coordinate) axis of ``xs = (x, y, ...)``,
+    kept, for elementwise ``terms`` returning a tuple of arrays.
+
+    Up to ``_WRITTEN_OUT`` coordinates ``terms`` is applied to each coordinate's row plane and the
+    results are added one by one: XLA:CPU then evaluates everything in one elementwise pass over
+    the rows. A reduction over the leading axis evaluated ``terms`` inside the reduction's loop,
+    2.5-3x slower (bench/results/inverse.md).
+    """
+    k = xs[0].shape[0]
+    if k > _WRITTEN_OUT:
+        return tuple(jnp.sum(t, axis=0, keepdims=True) for t in terms(*xs))
+    sums = terms(*(x[:1] for x in xs))
+    for i in range(1, k):
+        sums = tuple(s + t for s, t in zip(sums, terms(*(x[i : i + 1] for x in xs)), strict=True))
+    return sums
 
 
 def _exclusive_sums(a: Array, axis: int = -1) -> Array:
@@ -228,19 +253,14 @@ def fisher(a: Array) -> Array:
     return jnp.where(jnp.eye(k, dtype=bool), diagonal[..., None, :], off_diagonal)
 
 
-def _phi_gap(a: Array, total: Array, trigamma_a: Array) -> Array:
-    """``phi(a0) - phi(a_k)`` for ``phi(a) = 1 / (a trigamma(a))``, increasing from 0 to 1
-    (``trigamma_a``: the caller's ``trigamma(a)``).
+def _phi_and_complement(x: Array, trigamma_x: Array) -> tuple[Array, Array]:
+    """``phi(x) = 1 / (x trigamma(x))``, increasing from 0 to 1, and ``1 - phi(x)`` written as
+    ``(trigamma(x) - 1/x) / trigamma(x) ~ 1/(2x)`` (``trigamma_x``: the caller's ``trigamma(x)``).
 
-    Below ``a0 = 1`` the difference of ``phi`` itself (``phi(a) ~ a`` keeps relative digits);
-    above, the difference of ``1 - phi(a) = (trigamma(a) - 1/a) / trigamma(a) ~ 1/(2a)``.
+    ``phi(a0) - phi(a_k)`` keeps its digits as the difference of ``phi`` below ``a0 = 1``
+    (``phi(a) ~ a``) and as the difference of the complements above.
     """
-    trigamma_total = special.trigamma(total)
-    phi_total = 1.0 / (total * trigamma_total)  # per row (total has a size-1 coordinate axis)
-    one_minus_phi_total = special.trigamma_minus_reciprocal(total, trigamma_total) / trigamma_total
-    phi_a = 1.0 / (a * trigamma_a)
-    one_minus_phi_a = special.trigamma_minus_reciprocal(a, trigamma_a) / trigamma_a
-    return jnp.where(total < 1.0, phi_total - phi_a, one_minus_phi_a - one_minus_phi_total)
+    return 1.0 / (x * trigamma_x), special.trigamma_minus_reciprocal(x, trigamma_x) / trigamma_x
 
 
 def _one_minus_phi_approximation(x: Array) -> Array:
@@ -250,10 +270,10 @@ def _one_minus_phi_approximation(x: Array) -> Array:
     return (1.0 + x) / (1.0 + x * (2.0 + 2.0 * x))
 
 
-def _initial_log_concentration(c: Array, axis: int) -> Array:
+def _initial_log_concentration(c: Array) -> Array:
     """Minka-style start: ``a_k = psi^{-1}(c_k + digamma(a0))`` with ``a0`` solving
     ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with ``special.approximate_inverse_digamma``
-    (within 3e-5); ``c`` has its coordinates along ``axis``.
+    (within 3e-5); ``c`` has its coordinates on axis 0.
 
     The total is found by Newton's method on the relative excess
     ``e(v) = v sum_k psi^{-1}(c_k + digamma(1/v)) - 1`` in ``v = 1/a0``, which is linear in v where
@@ -266,19 +286,26 @@ def _initial_log_concentration(c: Array, axis: int) -> Array:
     root). The slope
     ``e'(v) = a0 trigamma(a0) sum_k a_k (phi(a0) - phi(a_k))`` takes ``1 - phi`` from
     ``_one_minus_phi_approximation`` (a few percent: the iteration stays fast, and its fixed point is
-    unchanged). ``_START_STEPS`` steps (worst row's error in log a0, K = 2: 8.5 -> 0.5; K = 16:
-    3e-2); the Newton solver in ``concentration_from_mean_log`` does the rest. (Where one
-    concentration is tiny next to a total of order 10, the 3e-5 of the approximate inverse digamma
-    on the large coordinate outweighs the tiny one and this equation's root is off by up to 0.2 in
-    log; Newton corrects it.)
+    unchanged). At most ``_START_STEPS`` steps (worst row's error in log a0, K = 2: 8.5 -> 0.5;
+    K = 16: 3e-2), fewer once no row's ``log v`` moved by more than ``_START_TOLERANCE``: the slope
+    being a few percent off, the next step would move it by a few percent of that, below what the
+    Newton solver's first step corrects anyway (K = 16, concentrations 1e-2..1e3: the error of
+    the start is at the approximate inverse digamma's level after three steps); the Newton solver
+    in ``concentration_from_mean_log`` does the rest. (Where one concentration is tiny next to a
+    total of order 10, the 3e-5 of the approximate inverse digamma on the large coordinate
+    outweighs the tiny one and this equation's root is off by up to 0.2 in log; Newton corrects
+    it.)
     """
-    k = c.shape[axis]
+    k = c.shape[0]
     # 1 - s without cancellation: -expm1 of the largest c_k minus the other exp(c_k) (in float32 the
     # plain 1 - s of a total 1e4 with a concentration 1e-4 is 1e-8: lost to rounding).
-    largest = jnp.max(c, axis=axis, keepdims=True)
-    is_largest = c == largest
-    copies = jnp.sum(is_largest.astype(c.dtype), axis=axis, keepdims=True)
-    others = jnp.sum(jnp.where(is_largest, 0.0, jnp.exp(c)), axis=axis, keepdims=True)
+    largest = jnp.max(c, axis=0, keepdims=True)
+
+    def largest_and_others(c_k: Array) -> tuple[Array, Array]:
+        is_largest = c_k == largest
+        return is_largest.astype(c.dtype), jnp.where(is_largest, 0.0, jnp.exp(c_k))
+
+    copies, others = _coordinate_sums(largest_and_others, c)
     deficit = -jnp.expm1(largest) - (copies - 1.0) * jnp.exp(largest) - others
     lowest = 2.0 * deficit / (k - 1.0 + deficit)  # (no solution where deficit <= 0: NaN from here on)
     lowest = jnp.where(deficit > 0, lowest, jnp.nan)
@@ -287,15 +314,31 @@ def _initial_log_concentration(c: Array, axis: int) -> Array:
         # (digamma(total) evaluated per row: fused, XLA evaluated it per coordinate)
         return _evaluated(special.approximate_inverse_digamma(c + _evaluated(special.digamma(total))))
 
-    def step(_: int, v: Array) -> Array:
+    def step(v: Array) -> Array:
         total = 1.0 / v
-        a = concentrations(total)
-        excess = v * jnp.sum(a, axis=axis, keepdims=True) - 1.0
-        gap = _evaluated(a * (_one_minus_phi_approximation(a) - _one_minus_phi_approximation(total)))
-        slope = total * special.trigamma(total) * jnp.sum(gap, axis=axis, keepdims=True)
+        shift = special.digamma(total)
+        one_minus_phi_total = _one_minus_phi_approximation(total)
+
+        def terms(c_k: Array) -> tuple[Array, Array]:
+            a_k = special.approximate_inverse_digamma(c_k + shift)
+            return a_k, a_k * (_one_minus_phi_approximation(a_k) - one_minus_phi_total)
+
+        concentration_sum, gap_sum = _coordinate_sums(terms, c)
+        excess = v * concentration_sum - 1.0
+        slope = total * special.trigamma(total) * gap_sum
         return jnp.maximum(v - excess / slope, lowest)
 
-    v = jax.lax.fori_loop(0, _START_STEPS, step, lowest)
+    def keep_going(state: tuple[Array, Array, Array]) -> Array:
+        i, _, change = state
+        return (i < _START_STEPS) & (change > _START_TOLERANCE)
+
+    def tracked_step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+        i, v, _ = state
+        v_new = step(v)
+        return i + 1, v_new, jnp.max(jnp.abs(jnp.log(v_new / v)))
+
+    start = (jnp.asarray(0), lowest, jnp.asarray(jnp.inf, c.dtype))
+    _, v, _ = jax.lax.while_loop(keep_going, tracked_step, start)
     return jnp.log(concentrations(1.0 / v))
 
 
@@ -317,12 +360,12 @@ def concentration_from_mean_log(c: Array) -> Array:
     axis = 0
     c = _coordinates_first(c)
     eps = jnp.finfo(c.dtype).eps
-    scale = 1 + jnp.abs(c)
+    inverse_scale = _evaluated(1 / (1 + jnp.abs(c)))
     State = tuple[Array, Array, Array, Array, Array, Array, Array]
 
     def residual_and_error(u: Array) -> tuple[Array, Array]:
         residual = _evaluated(mean_log(_evaluated(jnp.exp(u)), axis) - c)
-        return residual, jnp.max(jnp.abs(residual) * (1 / scale), axis=axis, keepdims=True)
+        return residual, jnp.max(_evaluated(jnp.abs(residual) * inverse_scale), axis=axis, keepdims=True)
 
     def keep_going(state: State) -> Array:
         return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
@@ -331,8 +374,11 @@ def concentration_from_mean_log(c: Array) -> Array:
         i, u, residual, error, best_u, best_error, done = state
         a = jnp.exp(u)
         q = _evaluated(special.trigamma(a))
-        weighted_gap = _evaluated(a * _phi_gap(a, jnp.sum(a, axis=axis, keepdims=True), q))
-        denominator = jnp.sum(weighted_gap, axis=axis, keepdims=True)
+        total = jnp.sum(a, axis=axis, keepdims=True)
+        phi_total, complement_total = _phi_and_complement(total, special.trigamma(total))
+        phi, complement = _phi_and_complement(a, q)
+        gap = jnp.where(total < 1.0, phi_total - phi, complement - complement_total)
+        denominator = jnp.sum(_evaluated(a * gap), axis=axis, keepdims=True)
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
         step = residual / q + jnp.sum(residual / q, axis=axis, keepdims=True) / (q * denominator)
         log_step = jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
@@ -347,7 +393,7 @@ def concentration_from_mean_log(c: Array) -> Array:
         finished = done | stalled | last | (best_error <= 4 * eps)
         return i + 1, u_new, residual_new, error_new, best_u, best_error, finished
 
-    u0 = _initial_log_concentration(c, axis)
+    u0 = _initial_log_concentration(c)
     r0, e0 = residual_and_error(u0)
     state = (jnp.asarray(0), u0, r0, e0, u0, e0, e0 <= 4 * eps)
     *_, best_u, best_error, _ = jax.lax.while_loop(keep_going, newton_step, state)
