@@ -23,9 +23,9 @@ Sherman-Morrison denominator ``1/trigamma(a0) - sum_k 1/trigamma(a_k)`` (a near-
 terms), each difference written in the form that keeps its digits (see ``_phi_and_complement``).
 Initialisation (after Minka, *Estimating a Dirichlet distribution*, 2000):
 ``a_k = psi^{-1}(c_k + digamma(a0))`` with a closed-form approximate inverse digamma (Minka's,
-with a fitted correction: within 3e-5), ``a0`` from five Newton steps on ``1/a0`` that make these
+with a fitted correction: within 3e-5), ``a0`` from up to five Newton steps on ``1/a0`` that make these
 sum to ``a0``, starting from the bound ``a0 <= (K - s) / (2 (1 - s))``, ``s = sum_k exp(c_k)``
-(see ``_initial_log_concentration``); then Newton until the residual is at rounding level. A
+(see ``_initial_concentration``); then Newton until the residual is at rounding level. A
 row that does not converge within ``MAX_NEWTON_STEPS`` (none in the documented range; e.g. an
 impossible ``c`` with a coordinate ``>= 0``) comes back as NaN, never as a silent wrong answer.
 
@@ -270,7 +270,7 @@ def _one_minus_phi_approximation(x: Array) -> Array:
     return (1.0 + x) / (1.0 + x * (2.0 + 2.0 * x))
 
 
-def _initial_log_concentration(c: Array) -> Array:
+def _initial_concentration(c: Array) -> Array:
     """Minka-style start: ``a_k = psi^{-1}(c_k + digamma(a0))`` with ``a0`` solving
     ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with ``special.approximate_inverse_digamma``
     (within 3e-5); ``c`` has its coordinates on axis 0.
@@ -339,7 +339,7 @@ def _initial_log_concentration(c: Array) -> Array:
 
     start = (jnp.asarray(0), lowest, jnp.asarray(jnp.inf, c.dtype))
     _, v, _ = jax.lax.while_loop(keep_going, tracked_step, start)
-    return jnp.log(concentrations(1.0 / v))
+    return concentrations(1.0 / v)
 
 
 def concentration_from_mean_log(c: Array) -> Array:
@@ -363,16 +363,15 @@ def concentration_from_mean_log(c: Array) -> Array:
     inverse_scale = _evaluated(1 / (1 + jnp.abs(c)))
     State = tuple[Array, Array, Array, Array, Array, Array, Array]
 
-    def residual_and_error(u: Array) -> tuple[Array, Array]:
-        residual = _evaluated(mean_log(_evaluated(jnp.exp(u)), axis) - c)
+    def residual_and_error(a: Array) -> tuple[Array, Array]:
+        residual = _evaluated(mean_log(a, axis) - c)
         return residual, jnp.max(_evaluated(jnp.abs(residual) * inverse_scale), axis=axis, keepdims=True)
 
     def keep_going(state: State) -> Array:
         return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
 
     def newton_step(state: State) -> State:
-        i, u, residual, error, best_u, best_error, done = state
-        a = jnp.exp(u)
+        i, a, residual, error, best_a, best_error, done = state
         q = _evaluated(special.trigamma(a))
         total = jnp.sum(a, axis=axis, keepdims=True)
         phi_total, complement_total = _phi_and_complement(total, special.trigamma(total))
@@ -382,22 +381,22 @@ def concentration_from_mean_log(c: Array) -> Array:
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
         step = residual / q + jnp.sum(residual / q, axis=axis, keepdims=True) / (q * denominator)
         log_step = jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
-        u_new = jnp.where(done, u, u - log_step)
-        residual_new, error_new = residual_and_error(u_new)
+        a_new = _evaluated(jnp.where(done, a, a * jnp.exp(-log_step)))
+        residual_new, error_new = residual_and_error(a_new)
         stalled = (error_new > 0.5 * error) & (error <= 1024 * eps)
         # A step below sqrt(eps) leaves an error of order its square: at rounding level, so the row
         # stops here instead of taking one more step to see that the residual no longer halves.
         last = (jnp.max(jnp.abs(log_step), axis=axis, keepdims=True) <= jnp.sqrt(eps)) & (error_new <= 1024 * eps)
         better = ~done & (error_new < best_error)
-        best_u, best_error = jnp.where(better, u_new, best_u), jnp.where(better, error_new, best_error)
+        best_a, best_error = jnp.where(better, a_new, best_a), jnp.where(better, error_new, best_error)
         finished = done | stalled | last | (best_error <= 4 * eps)
-        return i + 1, u_new, residual_new, error_new, best_u, best_error, finished
+        return i + 1, a_new, residual_new, error_new, best_a, best_error, finished
 
-    u0 = _initial_log_concentration(c)
-    r0, e0 = residual_and_error(u0)
-    state = (jnp.asarray(0), u0, r0, e0, u0, e0, e0 <= 4 * eps)
-    *_, best_u, best_error, _ = jax.lax.while_loop(keep_going, newton_step, state)
-    return jnp.moveaxis(jnp.where(best_error <= 1024 * eps, jnp.exp(best_u), jnp.nan), axis, -1)
+    a0 = _initial_concentration(c)
+    r0, e0 = residual_and_error(a0)
+    state = (jnp.asarray(0), a0, r0, e0, a0, e0, e0 <= 4 * eps)
+    *_, best_a, best_error, _ = jax.lax.while_loop(keep_going, newton_step, state)
+    return jnp.moveaxis(jnp.where(best_error <= 1024 * eps, best_a, jnp.nan), axis, -1)
 
 
 def in_simplex(x: Array) -> Array:
