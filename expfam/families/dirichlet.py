@@ -99,17 +99,16 @@ def _coordinate_sums(terms: Callable[..., tuple[Array, ...]], *xs: Array) -> tup
 def _exclusive_sums(a: Array, axis: int = -1) -> Array:
     """``sum_{j != k} a_j`` per coordinate k (along ``axis``), to a few ulps (no cumulative sums).
 
-    ``a0 - a_k`` keeps its digits except where ``a_k`` is (close to) the largest coordinate; there
-    the sum is taken directly: the non-maximal coordinates plus the other copies of the maximum.
-    The derivative is that of ``a0 - a_k`` (the maximum's would split between tied coordinates).
+    ``a0 - a_k`` keeps its digits wherever ``a_k <= a0 / 2`` (the result is then at least
+    ``a0 / 2``). Only a coordinate above half the total, necessarily the unique largest, loses
+    them; its sum is that of the other coordinates, those below the largest. Both forms have the
+    exact derivative (the largest enters the value only through the comparisons).
     """
     largest = jnp.max(a, axis=axis, keepdims=True)
+    total = jnp.sum(a, axis=axis, keepdims=True)
     is_largest = a == largest
     rest = jnp.sum(jnp.where(is_largest, 0.0, a), axis=axis, keepdims=True)
-    copies = jnp.sum(is_largest.astype(a.dtype), axis=axis, keepdims=True)
-    accurate = jnp.where(is_largest, rest + (copies - 1) * largest, rest + copies * largest - a)
-    plain = jnp.sum(a, axis=axis, keepdims=True) - a
-    return plain + jax.lax.stop_gradient(accurate - plain)
+    return jnp.where(is_largest & (largest > 0.5 * total), rest, total - a)
 
 
 def log_normalizer(a: Array) -> Array:
@@ -379,7 +378,8 @@ def concentration_from_mean_log(c: Array) -> Array:
         gap = jnp.where(total < 1.0, phi_total - phi, complement - complement_total)
         denominator = jnp.sum(_evaluated(a * gap), axis=axis, keepdims=True)
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
-        step = residual / q + jnp.sum(residual / q, axis=axis, keepdims=True) / (q * denominator)
+        scaled = _evaluated(residual / q)
+        step = scaled + jnp.sum(scaled, axis=axis, keepdims=True) / (q * denominator)
         log_step = jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
         a_new = _evaluated(jnp.where(done, a, a * jnp.exp(-log_step)))
         residual_new, error_new = residual_and_error(a_new)
