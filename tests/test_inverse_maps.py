@@ -90,3 +90,20 @@ def test_inverse_map_backward_error_over_the_documented_range(
     worst = int(np.argmax(np.where(np.isnan(error), np.inf, error)))
     at_worst = (eta[worst], given[worst], np.asarray(solved)[worst], error[worst])
     assert np.all(error <= BOUND * np.finfo(dtype).eps), at_worst
+
+
+def test_concentration_solver_gives_each_row_its_own_value(monkeypatch: pytest.MonkeyPatch, dtype: str) -> None:
+    """Solved in blocks of rows (the last overlapping the one before), in one block, or alone,
+    every row of the Dirichlet / Beta solver gets the same value to the last bit: its iteration is
+    its own."""
+    from expfam.families import dirichlet
+
+    family, sampler = CASES[3]
+    chi = jax.jit(family.expectation)(jnp.asarray(_natural(family, sampler(np.random.default_rng(1), 50)), dtype))
+    one_block = np.asarray(jax.jit(dirichlet.concentration_from_mean_log)(chi))
+    alone = np.concatenate([np.asarray(jax.jit(dirichlet.concentration_from_mean_log)(row[None])) for row in chi])
+    monkeypatch.setattr(dirichlet, "_BLOCK_ELEMENTS", 8 * family.num_classes)  # 7 blocks of 8 rows
+    blocks = np.asarray(jax.jit(dirichlet.concentration_from_mean_log)(chi))
+    assert np.all(np.isfinite(one_block))
+    np.testing.assert_array_equal(blocks, one_block)
+    np.testing.assert_array_equal(alone, one_block)

@@ -76,6 +76,8 @@ def _coordinates_first(x: Array) -> Array:
 #: Up to this many coordinates, the solver's sums over a leading coordinate axis are written out
 #: term by term (see ``_coordinate_sums``).
 _WRITTEN_OUT = 32
+#: The numbers per block of rows the solver works on (``concentration_from_mean_log``).
+_BLOCK_ELEMENTS = 2**17
 
 
 def _coordinate_sums(terms: Callable[..., tuple[Array, ...]], *xs: Array) -> tuple[Array, ...]:
@@ -286,7 +288,7 @@ def _initial_concentration(c: Array) -> Array:
     ``e'(v) = a0 trigamma(a0) sum_k a_k (phi(a0) - phi(a_k))`` takes ``1 - phi`` from
     ``_one_minus_phi_approximation`` (a few percent: the iteration stays fast, and its fixed point is
     unchanged). At most ``_START_STEPS`` steps (worst row's error in log a0, K = 2: 8.5 -> 0.5;
-    K = 16: 3e-2), fewer once no row's ``log v`` moved by more than ``_START_TOLERANCE``: the slope
+    K = 16: 3e-2); a row stops once its ``log v`` moved by at most ``_START_TOLERANCE``: the slope
     being a few percent off, the next step would move it by a few percent of that, below what the
     Newton solver's first step corrects anyway (K = 16, concentrations 1e-2..1e3: the error of
     the start is at the approximate inverse digamma's level after three steps); the Newton solver
@@ -328,21 +330,46 @@ def _initial_concentration(c: Array) -> Array:
         return jnp.maximum(v - excess / slope, lowest)
 
     def keep_going(state: tuple[Array, Array, Array]) -> Array:
-        i, _, change = state
-        return (i < _START_STEPS) & (change > _START_TOLERANCE)
+        i, _, done = state
+        return (i < _START_STEPS) & ~jnp.all(done)
 
     def tracked_step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-        i, v, _ = state
-        v_new = step(v)
-        return i + 1, v_new, jnp.max(jnp.abs(jnp.log(v_new / v)))
+        i, v, done = state
+        v_new = jnp.where(done, v, step(v))
+        return i + 1, v_new, done | (jnp.abs(jnp.log(v_new / v)) <= _START_TOLERANCE)
 
-    start = (jnp.asarray(0), lowest, jnp.asarray(jnp.inf, c.dtype))
+    start = (jnp.asarray(0), lowest, jnp.zeros_like(lowest, dtype=bool))
     _, v, _ = jax.lax.while_loop(keep_going, tracked_step, start)
     return concentrations(1.0 / v)
 
 
 def concentration_from_mean_log(c: Array) -> Array:
-    """Solve ``digamma(a_k) - digamma(sum a) = c_k`` for a > 0 (Newton on log a; see module doc).
+    """Solve ``digamma(a_k) - digamma(sum a) = c_k`` for a > 0 (Newton on log a; see module doc
+    and ``_solve_block``), over the rows of ``c`` (shape ``batch + (K,)``) in blocks of about
+    ``_BLOCK_ELEMENTS`` numbers.
+
+    The solver makes a dozen passes over its arrays: a block's arrays stay in cache, a million
+    rows' do not (Dirichlet(16), 1e6 rows: 1.6x less CPU time in float32, 1.4x in float64,
+    bench/results/inverse.md), and a block stops iterating when its own rows have converged.
+    The last block ends at the last row (it overlaps the one before: those rows are solved twice,
+    to the same values, every row's iteration being its own).
+    """
+    k = c.shape[-1]
+    rows = c.reshape(-1, k)
+    n, block = rows.shape[0], max(1, _BLOCK_ELEMENTS // k)
+    if n <= block:
+        return _solve_block(rows).reshape(c.shape)
+
+    def solve(i: Array, solved: Array) -> Array:
+        start = jnp.minimum(i * block, n - block)
+        rows_of_block = jax.lax.dynamic_slice_in_dim(rows, start, block)
+        return jax.lax.dynamic_update_slice_in_dim(solved, _solve_block(rows_of_block), start, 0)
+
+    return jax.lax.fori_loop(0, -(-n // block), solve, jnp.zeros_like(rows)).reshape(c.shape)
+
+
+def _solve_block(c: Array) -> Array:
+    """``concentration_from_mean_log`` on rows ``c`` of shape ``(n, K)``.
 
     With the scaled residual ``e = max_k |r_k| / (1 + |c_k|)``, a row stops when ``e <= 4 eps``
     or, once ``e <= 1024 eps``, when a step no longer halves it or was itself below ``sqrt(eps)``
