@@ -301,33 +301,30 @@ def _initial_concentration(c: Array) -> Array:
     # 1 - s without cancellation: -expm1 of the largest c_k minus the other exp(c_k) (in float32 the
     # plain 1 - s of a total 1e4 with a concentration 1e-4 is 1e-8: lost to rounding).
     largest = jnp.max(c, axis=0, keepdims=True)
-    exp_c = _evaluated(jnp.exp(c))  # exp(c_k + digamma(a0)) = exp(c_k) exp(digamma(a0)) below
 
-    def largest_and_others(c_k: Array, exp_c_k: Array) -> tuple[Array, Array]:
+    def largest_and_others(c_k: Array) -> tuple[Array, Array]:
         is_largest = c_k == largest
-        return is_largest.astype(c.dtype), jnp.where(is_largest, 0.0, exp_c_k)
+        return is_largest.astype(c.dtype), jnp.where(is_largest, 0.0, jnp.exp(c_k))
 
-    copies, others = _coordinate_sums(largest_and_others, c, exp_c)
+    copies, others = _coordinate_sums(largest_and_others, c)
     deficit = -jnp.expm1(largest) - (copies - 1.0) * jnp.exp(largest) - others
     lowest = 2.0 * deficit / (k - 1.0 + deficit)  # (no solution where deficit <= 0: NaN from here on)
     lowest = jnp.where(deficit > 0, lowest, jnp.nan)
 
     def concentrations(total: Array) -> Array:
         # (digamma(total) evaluated per row: fused, XLA evaluated it per coordinate)
-        shift = _evaluated(special.digamma(total))
-        return _evaluated(special.approximate_inverse_digamma(c + shift, exp_c * jnp.exp(shift)))
+        return _evaluated(special.approximate_inverse_digamma(c + _evaluated(special.digamma(total))))
 
     def step(v: Array) -> Array:
         total = 1.0 / v
         shift = special.digamma(total)
-        exp_shift = jnp.exp(shift)
         one_minus_phi_total = _one_minus_phi_approximation(total)
 
-        def terms(c_k: Array, exp_c_k: Array) -> tuple[Array, Array]:
-            a_k = special.approximate_inverse_digamma(c_k + shift, exp_c_k * exp_shift)
+        def terms(c_k: Array) -> tuple[Array, Array]:
+            a_k = special.approximate_inverse_digamma(c_k + shift)
             return a_k, a_k * (_one_minus_phi_approximation(a_k) - one_minus_phi_total)
 
-        concentration_sum, gap_sum = _coordinate_sums(terms, c, exp_c)
+        concentration_sum, gap_sum = _coordinate_sums(terms, c)
         excess = v * concentration_sum - 1.0
         slope = total * special.trigamma(total) * gap_sum
         return jnp.maximum(v - excess / slope, lowest)
