@@ -48,6 +48,8 @@ CASES: list[tuple[expfam.ExponentialFamily, Sampler]] = [
     (expfam.Beta(), lambda r, n: {"alpha": _log_uniform(r, 1e-4, 1e6, n), "beta": _log_uniform(r, 1e-4, 1e6, n)}),
     (expfam.BetaPrime(), lambda r, n: {"alpha": _log_uniform(r, 1e-4, 1e6, n), "beta": _log_uniform(r, 1e-4, 1e6, n)}),
     (expfam.Dirichlet(5), lambda r, n: {"concentration": _log_uniform(r, 1e-4, 1e6, (n, 5))}),
+    # (more than 32 coordinates: the solver's sums over them are reductions, not written out)
+    (expfam.Dirichlet(40), lambda r, n: {"concentration": _log_uniform(r, 1e-4, 1e6, (n, 40))}),
     (
         expfam.InverseGamma(),
         lambda r, n: {"shape": _log_uniform(r, 1e-4, 1e6, n), "scale": _log_uniform(r, 1e-6, 1e6, n)},
