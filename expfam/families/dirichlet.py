@@ -41,6 +41,7 @@ Targets: floating arrays of shape ``batch + (K,)`` with positive coordinates sum
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 
@@ -76,8 +77,25 @@ def _coordinates_first(x: Array) -> Array:
 #: Up to this many coordinates, the solver's sums over a leading coordinate axis are written out
 #: term by term (see ``_coordinate_sums``).
 _WRITTEN_OUT = 32
+#: Up to this many coordinates, the solver's sums and maxima of arrays over the leading axis are
+#: written out plane by plane (see ``_reduced``).
+_REDUCED_WRITTEN_OUT = 8
 #: The numbers per block of rows the solver works on (``concentration_from_mean_log``).
 _BLOCK_ELEMENTS = 2**17
+
+
+def _reduced(op: Callable[[Array, Array], Array], x: Array, axis: int) -> Array:
+    """``x`` reduced by ``op`` (``jnp.add`` or ``jnp.maximum``) along ``axis``, kept.
+
+    Along a leading axis of up to ``_REDUCED_WRITTEN_OUT`` coordinates (the solver's layout) the
+    row planes are combined one by one, an elementwise pass over the rows. XLA:CPU hands a
+    reduction over the leading axis to a library kernel with a high fixed cost per block: written
+    out, the solver takes 12-16% less time for K = 2..4 and 6% less for K = 8, but 1.5x more for
+    K = 16 (float64, 1e6 rows, bench/results/inverse.md).
+    """
+    if axis == 0 and x.shape[0] <= _REDUCED_WRITTEN_OUT:
+        return functools.reduce(op, [x[i : i + 1] for i in range(x.shape[0])])
+    return (jnp.sum if op is jnp.add else jnp.max)(x, axis=axis, keepdims=True)
 
 
 def _coordinate_sums(terms: Callable[..., tuple[Array, ...]], *xs: Array) -> tuple[Array, ...]:
@@ -106,10 +124,10 @@ def _exclusive_sums(a: Array, axis: int = -1) -> Array:
     them; its sum is that of the other coordinates, those below the largest. Both forms have the
     exact derivative (the largest enters the value only through the comparisons).
     """
-    largest = jnp.max(a, axis=axis, keepdims=True)
-    total = jnp.sum(a, axis=axis, keepdims=True)
+    largest = _reduced(jnp.maximum, a, axis)
+    total = _reduced(jnp.add, a, axis)
     is_largest = a == largest
-    rest = jnp.sum(jnp.where(is_largest, 0.0, a), axis=axis, keepdims=True)
+    rest = _reduced(jnp.add, jnp.where(is_largest, 0.0, a), axis)
     return jnp.where(is_largest & (largest > 0.5 * total), rest, total - a)
 
 
@@ -146,7 +164,7 @@ def log_normalizer(a: Array) -> Array:
 def mean_log(a: Array, axis: int = -1) -> Array:
     """``E[log x_k] = digamma(a_k) - digamma(a0)`` (coordinates along ``axis``) without
     cancellation for large concentrations."""
-    total = jnp.sum(a, axis=axis, keepdims=True)
+    total = _reduced(jnp.add, a, axis)
     return -jnp.log1p(_exclusive_sums(a, axis) / a) - special.log_minus_digamma(a) + special.log_minus_digamma(total)
 
 
@@ -300,7 +318,7 @@ def _initial_concentration(c: Array) -> Array:
     k = c.shape[0]
     # 1 - s without cancellation: -expm1 of the largest c_k minus the other exp(c_k) (in float32 the
     # plain 1 - s of a total 1e4 with a concentration 1e-4 is 1e-8: lost to rounding).
-    largest = jnp.max(c, axis=0, keepdims=True)
+    largest = _reduced(jnp.maximum, c, 0)
 
     def largest_and_others(c_k: Array) -> tuple[Array, Array]:
         is_largest = c_k == largest
@@ -391,7 +409,7 @@ def _solve_block(c: Array) -> Array:
 
     def residual_and_error(a: Array) -> tuple[Array, Array]:
         residual = _evaluated(mean_log(a, axis) - c)
-        return residual, jnp.max(_evaluated(jnp.abs(residual) * inverse_scale), axis=axis, keepdims=True)
+        return residual, _reduced(jnp.maximum, _evaluated(jnp.abs(residual) * inverse_scale), axis)
 
     def keep_going(state: State) -> Array:
         return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
@@ -399,21 +417,21 @@ def _solve_block(c: Array) -> Array:
     def newton_step(state: State) -> State:
         i, a, residual, error, best_a, best_error, done = state
         q = _evaluated(special.trigamma(a))
-        total = jnp.sum(a, axis=axis, keepdims=True)
+        total = _reduced(jnp.add, a, axis)
         phi_total, complement_total = _phi_and_complement(total, special.trigamma(total))
         phi, complement = _phi_and_complement(a, q)
         gap = jnp.where(total < 1.0, phi_total - phi, complement - complement_total)
-        denominator = jnp.sum(_evaluated(a * gap), axis=axis, keepdims=True)
+        denominator = _reduced(jnp.add, _evaluated(a * gap), axis)
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
         scaled = _evaluated(residual / q)
-        step = scaled + jnp.sum(scaled, axis=axis, keepdims=True) / (q * denominator)
+        step = scaled + _reduced(jnp.add, scaled, axis) / (q * denominator)
         log_step = jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
         a_new = _evaluated(jnp.where(done, a, a * jnp.exp(-log_step)))
         residual_new, error_new = residual_and_error(a_new)
         stalled = (error_new > 0.5 * error) & (error <= 1024 * eps)
         # A step below sqrt(eps) leaves an error of order its square: at rounding level, so the row
         # stops here instead of taking one more step to see that the residual no longer halves.
-        last = (jnp.max(jnp.abs(log_step), axis=axis, keepdims=True) <= jnp.sqrt(eps)) & (error_new <= 1024 * eps)
+        last = (_reduced(jnp.maximum, jnp.abs(log_step), axis) <= jnp.sqrt(eps)) & (error_new <= 1024 * eps)
         better = ~done & (error_new < best_error)
         best_a, best_error = jnp.where(better, a_new, best_a), jnp.where(better, error_new, best_error)
         finished = done | stalled | last | (best_error <= 4 * eps)
