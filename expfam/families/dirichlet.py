@@ -84,18 +84,24 @@ _REDUCED_WRITTEN_OUT = 8
 _BLOCK_ELEMENTS = 2**17
 
 
+#: The reductions ``_reduced`` writes out, by their elementwise operation.
+_REDUCTIONS: dict[Callable[[Array, Array], Array], Callable[..., Array]] = {jnp.add: jnp.sum, jnp.maximum: jnp.max}
+
+
 def _reduced(op: Callable[[Array, Array], Array], x: Array, axis: int) -> Array:
-    """``x`` reduced by ``op`` (``jnp.add`` or ``jnp.maximum``) along ``axis``, kept.
+    """``x`` reduced by ``op`` (a key of ``_REDUCTIONS``: ``jnp.add`` or ``jnp.maximum``) along
+    ``axis``, kept.
 
     Along a leading axis of up to ``_REDUCED_WRITTEN_OUT`` coordinates (the solver's layout) the
     row planes are combined one by one, an elementwise pass over the rows. XLA:CPU hands a
     reduction over the leading axis to a library kernel with a high fixed cost per block: written
-    out, the solver takes 12-16% less time for K = 2..4 and 6% less for K = 8, but 1.5x more for
+    out, the solver takes 12-17% less time for K = 2..4 and 6% less for K = 8, but 1.5x more for
     K = 16 (float64, 1e6 rows, bench/results/inverse.md).
     """
+    reduction = _REDUCTIONS[op]
     if axis == 0 and x.shape[0] <= _REDUCED_WRITTEN_OUT:
         return functools.reduce(op, [x[i : i + 1] for i in range(x.shape[0])])
-    return (jnp.sum if op is jnp.add else jnp.max)(x, axis=axis, keepdims=True)
+    return reduction(x, axis=axis, keepdims=True)
 
 
 def _coordinate_sums(terms: Callable[..., tuple[Array, ...]], *xs: Array) -> tuple[Array, ...]:
