@@ -318,43 +318,52 @@ def trigamma_minus_reciprocal(x: Array, trigamma_x: Array | None = None) -> Arra
 
 _INVERSE_DIGAMMA_STEPS = 4
 EULER_GAMMA = 0.5772156649015329
-# log(digamma^{-1}(y) / s) for Minka's start s, as w^2 p(w) (the asymptotic forms are exact to
-# O(w^2): -w^2/24 above, -(pi^2/6) w^2 below); p from tools/fit_inverse_digamma_start.py (least
-# squares, highest power first): in w = 1/s where y >= -2.22 (max error 2.9e-5), in w = s below
-# (1.3e-5).
+# digamma^{-1}(y) / s - 1 for Minka's start s, as w^2 q(w) (the asymptotic forms are exact to
+# O(w^2): -w^2/24 above, -(pi^2/6) w^2 below); q from tools/fit_inverse_digamma_start.py (least
+# squares in the relative error, highest power first): in w = 1/s where y >= -2.22 (max error
+# 1.9e-6), in w = s below (1.7e-6).
 _START_CORRECTION_ABOVE = (
-    -0.013815122801633472,
-    0.07839206856255695,
-    -0.18709874175427452,
-    0.23429065641590707,
-    -0.16658665170192755,
-    0.06043210747118633,
-    -0.03428813302906886,
-    -0.04065858724017536,
+    -0.004703068273584195,
+    0.035053232441402765,
+    -0.11353509675359848,
+    0.20681999465905412,
+    -0.23137504950219426,
+    0.1603129075746428,
+    -0.06653140570037537,
+    0.011661141878879075,
+    -0.023140794222991683,
+    -0.041549504143869695,
 )
 _START_CORRECTION_BELOW = (
-    -3.75056700865578,
-    9.206604043920224,
-    -8.6837199423933,
-    2.9907312291155077,
-    1.2231195220965285,
-    -1.6462879020210162,
+    4.16664587651433,
+    -6.470147889512057,
+    -3.401818951062306,
+    15.128112645324292,
+    -14.191122030783038,
+    5.00090175296085,
+    1.1591576400372918,
+    -1.643894160242373,
 )
 
 
-def approximate_inverse_digamma(y: Array) -> Array:
-    """``digamma^{-1}(y)`` within a relative 3e-5 for every real y, without iteration.
+def approximate_inverse_digamma(y: Array, exp_y: Array | None = None) -> Array:
+    """``digamma^{-1}(y)`` within a relative 2e-6 for every real y, without iteration.
 
     Minka's start ``s = exp(y) + 1/2`` for ``y >= -2.22`` and ``s = -1 / (y + gamma)`` below (each
-    up to 35% off), times ``exp(w^2 p(w))`` with a fitted polynomial p (``w = 1/s`` above, ``s`` below: the
-    correction vanishes as ``s -> inf`` and ``s -> 0``, where Minka's forms become exact).
+    up to 35% off), times ``1 + w^2 q(w)`` with a fitted polynomial q (``w = 1/s`` above, ``s``
+    below: the correction vanishes as ``s -> inf`` and ``s -> 0``, where Minka's forms become exact).
+    One division and two polynomials; ``exp_y``, the caller's ``exp(y)`` where it has it cheaper
+    (a product of exponentials it already holds), saves the one exponential.
     """
     finite_max = 709.0 if _is_f64(y) else 88.0
     above = y >= -2.22
-    start = jnp.where(above, jnp.exp(jnp.minimum(y, finite_max)) + 0.5, -1.0 / (jnp.minimum(y, -2.22) + EULER_GAMMA))
-    w = jnp.where(above, 1.0 / start, start)
-    p = jnp.where(above, horner(_START_CORRECTION_ABOVE, w), horner(_START_CORRECTION_BELOW, w))
-    return start * jnp.exp(w * w * p)
+    if exp_y is None:
+        exp_y = jnp.exp(jnp.minimum(y, finite_max))
+    # 1/w: s above, 1/s = -(y + gamma) below.
+    reciprocal_w = jnp.where(above, exp_y + 0.5, -(jnp.minimum(y, -2.22) + EULER_GAMMA))
+    w = 1.0 / reciprocal_w
+    q = jnp.where(above, horner(_START_CORRECTION_ABOVE, w), horner(_START_CORRECTION_BELOW, w))
+    return jnp.where(above, reciprocal_w, w) * (1.0 + w * w * q)
 
 
 @jax.custom_jvp
@@ -377,7 +386,7 @@ def inverse_digamma(y: Any) -> Array:
     """The x > 0 with ``digamma(x) = y``, for any real y (``y`` above ``log`` of the largest float
     overflows to inf).
 
-    ``approximate_inverse_digamma`` (within 3e-5) and four Newton steps
+    ``approximate_inverse_digamma`` (within 2e-6) and four Newton steps
     ``x <- x - (digamma(x) - y) / trigamma(x)`` (never shrinking x by more than half), which reach
     full precision in float32 and float64. Differentiated implicitly:
     ``dx/dy = 1 / trigamma(x)``.

@@ -23,7 +23,7 @@ Sherman-Morrison denominator ``1/trigamma(a0) - sum_k 1/trigamma(a_k)`` (a near-
 terms), each difference written in the form that keeps its digits (see ``_phi_and_complement``).
 Initialisation (after Minka, *Estimating a Dirichlet distribution*, 2000):
 ``a_k = psi^{-1}(c_k + digamma(a0))`` with a closed-form approximate inverse digamma (Minka's,
-with a fitted correction: within 3e-5), ``a0`` from up to five Newton steps on ``1/a0`` that make these
+with a fitted correction: within 2e-6), ``a0`` from up to five Newton steps on ``1/a0`` that make these
 sum to ``a0``, starting from the bound ``a0 <= (K - s) / (2 (1 - s))``, ``s = sum_k exp(c_k)``
 (see ``_initial_concentration``); then Newton until the residual is at rounding level. A
 row that does not converge within ``MAX_NEWTON_STEPS`` (none in the documented range; e.g. an
@@ -74,12 +74,9 @@ def _coordinates_first(x: Array) -> Array:
     return _evaluated(moved.reshape(-1)).reshape(moved.shape)
 
 
-#: Up to this many coordinates, the solver's sums over a leading coordinate axis are written out
-#: term by term (see ``_coordinate_sums``).
+#: Up to this many coordinates, the solver's sums and maxima over a leading coordinate axis are
+#: written out plane by plane (see ``_coordinate_sums`` and ``_reduced``).
 _WRITTEN_OUT = 32
-#: Up to this many coordinates, the solver's sums and maxima of arrays over the leading axis are
-#: written out plane by plane (see ``_reduced``).
-_REDUCED_WRITTEN_OUT = 8
 #: The numbers per block of rows the solver works on (``concentration_from_mean_log``).
 _BLOCK_ELEMENTS = 2**17
 
@@ -92,15 +89,17 @@ def _reduced(op: Callable[[Array, Array], Array], x: Array, axis: int) -> Array:
     """``x`` reduced by ``op`` (a key of ``_REDUCTIONS``: ``jnp.add`` or ``jnp.maximum``) along
     ``axis``, kept.
 
-    Along a leading axis of up to ``_REDUCED_WRITTEN_OUT`` coordinates (the solver's layout) the
-    row planes are combined one by one, an elementwise pass over the rows. XLA:CPU hands a
-    reduction over the leading axis to a library kernel with a high fixed cost per block: written
-    out, the solver takes 12-17% less time for K = 2..4 and 6% less for K = 8, but 1.5x more for
-    K = 16 (float64, 1e6 rows, bench/results/inverse.md).
+    Along a leading axis of up to ``_WRITTEN_OUT`` coordinates (the solver's layout) the
+    row planes are combined one by one, an elementwise pass over the rows, and the result is
+    evaluated as an array of its own (``_evaluated``: otherwise XLA fused the planes' sum into each
+    consumer and recomputed it there, which made K = 16 1.5x slower). XLA:CPU hands a reduction
+    over the leading axis to a library kernel with a high fixed cost per block: written out, the
+    solver (float64, 1e6 rows) takes 12-17% less time for K = 2..4, 12% less for K = 8 and 15-19%
+    less for K = 16 (bench/results/inverse.md).
     """
     reduction = _REDUCTIONS[op]
-    if axis == 0 and x.shape[0] <= _REDUCED_WRITTEN_OUT:
-        return functools.reduce(op, [x[i : i + 1] for i in range(x.shape[0])])
+    if axis == 0 and x.shape[0] <= _WRITTEN_OUT:
+        return _evaluated(functools.reduce(op, [x[i : i + 1] for i in range(x.shape[0])]))
     return reduction(x, axis=axis, keepdims=True)
 
 
@@ -298,7 +297,7 @@ def _one_minus_phi_approximation(x: Array) -> Array:
 def _initial_concentration(c: Array) -> Array:
     """Minka-style start: ``a_k = psi^{-1}(c_k + digamma(a0))`` with ``a0`` solving
     ``sum_k psi^{-1}(c_k + digamma(a0)) = a0``, both with ``special.approximate_inverse_digamma``
-    (within 3e-5); ``c`` has its coordinates on axis 0.
+    (within 2e-6); ``c`` has its coordinates on axis 0.
 
     The total is found by Newton's method on the relative excess
     ``e(v) = v sum_k psi^{-1}(c_k + digamma(1/v)) - 1`` in ``v = 1/a0``, which is linear in v where
@@ -314,10 +313,10 @@ def _initial_concentration(c: Array) -> Array:
     unchanged). At most ``_START_STEPS`` steps (worst row's error in log a0, K = 2: 8.5 -> 0.5;
     K = 16: 3e-2); a row stops once its ``log v`` moved by at most ``_START_TOLERANCE``: the slope
     being a few percent off, the next step would move it by a few percent of that, below what the
-    Newton solver's first step corrects anyway (K = 16, concentrations 1e-2..1e3: the error of
-    the start is at the approximate inverse digamma's level after three steps); the Newton solver
+    Newton solver's first step corrects anyway (K = 16, concentrations 1e-2..1e3: three steps);
+    the Newton solver
     in ``concentration_from_mean_log`` does the rest. (Where one concentration is tiny next to a
-    total of order 10, the 3e-5 of the approximate inverse digamma on the large coordinate
+    total of order 10, the error of the approximate inverse digamma on the large coordinate
     outweighs the tiny one and this equation's root is off by up to 0.2 in log; Newton corrects
     it.)
     """
@@ -325,30 +324,35 @@ def _initial_concentration(c: Array) -> Array:
     # 1 - s without cancellation: -expm1 of the largest c_k minus the other exp(c_k) (in float32 the
     # plain 1 - s of a total 1e4 with a concentration 1e-4 is 1e-8: lost to rounding).
     largest = _reduced(jnp.maximum, c, 0)
+    # exp(c_k + digamma(a0)) as exp(c_k) exp(digamma(a0)): one exponential per row and iterate
+    # instead of one per coordinate (c_k < 0: no overflow).
+    exp_c = _evaluated(jnp.exp(c))
 
-    def largest_and_others(c_k: Array) -> tuple[Array, Array]:
+    def largest_and_others(c_k: Array, exp_c_k: Array) -> tuple[Array, Array]:
         is_largest = c_k == largest
-        return is_largest.astype(c.dtype), jnp.where(is_largest, 0.0, jnp.exp(c_k))
+        return is_largest.astype(c.dtype), jnp.where(is_largest, 0.0, exp_c_k)
 
-    copies, others = _coordinate_sums(largest_and_others, c)
+    copies, others = _coordinate_sums(largest_and_others, c, exp_c)
     deficit = -jnp.expm1(largest) - (copies - 1.0) * jnp.exp(largest) - others
     lowest = 2.0 * deficit / (k - 1.0 + deficit)  # (no solution where deficit <= 0: NaN from here on)
     lowest = jnp.where(deficit > 0, lowest, jnp.nan)
 
     def concentrations(total: Array) -> Array:
         # (digamma(total) evaluated per row: fused, XLA evaluated it per coordinate)
-        return _evaluated(special.approximate_inverse_digamma(c + _evaluated(special.digamma(total))))
+        shift = _evaluated(special.digamma(total))
+        return _evaluated(special.approximate_inverse_digamma(c + shift, exp_c * jnp.exp(shift)))
 
     def step(v: Array) -> Array:
         total = 1.0 / v
         shift = special.digamma(total)
+        exp_shift = jnp.exp(shift)
         one_minus_phi_total = _one_minus_phi_approximation(total)
 
-        def terms(c_k: Array) -> tuple[Array, Array]:
-            a_k = special.approximate_inverse_digamma(c_k + shift)
+        def terms(c_k: Array, exp_c_k: Array) -> tuple[Array, Array]:
+            a_k = special.approximate_inverse_digamma(c_k + shift, exp_c_k * exp_shift)
             return a_k, a_k * (_one_minus_phi_approximation(a_k) - one_minus_phi_total)
 
-        concentration_sum, gap_sum = _coordinate_sums(terms, c)
+        concentration_sum, gap_sum = _coordinate_sums(terms, c, exp_c)
         excess = v * concentration_sum - 1.0
         slope = total * special.trigamma(total) * gap_sum
         return jnp.maximum(v - excess / slope, lowest)
@@ -395,13 +399,16 @@ def concentration_from_mean_log(c: Array) -> Array:
 def _solve_block(c: Array) -> Array:
     """``concentration_from_mean_log`` on rows ``c`` of shape ``(n, K)``.
 
-    With the scaled residual ``e = max_k |r_k| / (1 + |c_k|)``, a row stops when ``e <= 4 eps``
-    or, once ``e <= 1024 eps``, when a step no longer halves it or was itself below ``sqrt(eps)``
-    in log (then the error left is of order its square: rounding level); at most
-    ``MAX_NEWTON_STEPS`` steps, and the iterate with the smallest ``e`` is returned. A row whose
-    best ``e`` is still above ``1024 eps`` has not converged and is returned as NaN (none in the
-    documented range). Steps are limited to a factor ``e^2`` per coordinate, which only acts far
-    from the root.
+    Each iteration evaluates the scaled residual ``e = max_k |r_k| / (1 + |c_k|)`` of the iterate,
+    then takes a Newton step. A row is done when ``e <= eps``, or once ``e <= 1024 eps`` when it
+    no longer halves (rounding level: the best iterate is kept), or when its step was at most
+    ``sqrt(eps) / 2`` in log: Newton's scaled residual after a step ``s`` is at most ``4 s^2``
+    (measured over K = 2..50 and concentrations 1e-4..1e6, bench/results/inverse.md), so such a
+    step lands within ``eps`` and is taken without evaluating the residual again (float64 saves
+    its third residual, float32 its second). After ``MAX_NEWTON_STEPS`` iterations a row not done
+    returns its best iterate if that has ``e <= 1024 eps``, NaN otherwise (none in the documented
+    range). Steps are limited to a factor ``e^2`` per coordinate, which only acts far from the
+    root.
     """
     # Solved with the coordinates along axis 0: the per-row work (digamma(a0), the sums over
     # coordinates) is then done once per row on contiguous planes. Along the last axis XLA evaluated
@@ -411,17 +418,10 @@ def _solve_block(c: Array) -> Array:
     c = _coordinates_first(c)
     eps = jnp.finfo(c.dtype).eps
     inverse_scale = _evaluated(1 / (1 + jnp.abs(c)))
-    State = tuple[Array, Array, Array, Array, Array, Array, Array]
+    State = tuple[Array, Array, Array, Array, Array, Array]
 
-    def residual_and_error(a: Array) -> tuple[Array, Array]:
-        residual = _evaluated(mean_log(a, axis) - c)
-        return residual, _reduced(jnp.maximum, _evaluated(jnp.abs(residual) * inverse_scale), axis)
-
-    def keep_going(state: State) -> Array:
-        return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
-
-    def newton_step(state: State) -> State:
-        i, a, residual, error, best_a, best_error, done = state
+    def direction(a: Array, residual: Array) -> Array:
+        """The Newton step in log a, ``J^{-1} r / a``, limited to ``_MAX_LOG_STEP``."""
         q = _evaluated(special.trigamma(a))
         total = _reduced(jnp.add, a, axis)
         phi_total, complement_total = _phi_and_complement(total, special.trigamma(total))
@@ -431,23 +431,36 @@ def _solve_block(c: Array) -> Array:
         # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
         scaled = _evaluated(residual / q)
         step = scaled + _reduced(jnp.add, scaled, axis) / (q * denominator)
-        log_step = jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
-        a_new = _evaluated(jnp.where(done, a, a * jnp.exp(-log_step)))
-        residual_new, error_new = residual_and_error(a_new)
-        stalled = (error_new > 0.5 * error) & (error <= 1024 * eps)
-        # A step below sqrt(eps) leaves an error of order its square: at rounding level, so the row
-        # stops here instead of taking one more step to see that the residual no longer halves.
-        last = (_reduced(jnp.maximum, jnp.abs(log_step), axis) <= jnp.sqrt(eps)) & (error_new <= 1024 * eps)
-        better = ~done & (error_new < best_error)
-        best_a, best_error = jnp.where(better, a_new, best_a), jnp.where(better, error_new, best_error)
-        finished = done | stalled | last | (best_error <= 4 * eps)
-        return i + 1, a_new, residual_new, error_new, best_a, best_error, finished
+        return jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
 
-    a0 = _initial_concentration(c)
-    r0, e0 = residual_and_error(a0)
-    state = (jnp.asarray(0), a0, r0, e0, a0, e0, e0 <= 4 * eps)
-    *_, best_a, best_error, _ = jax.lax.while_loop(keep_going, newton_step, state)
-    return jnp.moveaxis(jnp.where(best_error <= 1024 * eps, best_a, jnp.nan), axis, -1)
+    def keep_going(state: State) -> Array:
+        return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
+
+    def iteration(state: State) -> State:
+        i, a, previous_error, best_a, best_error, done = state
+        residual = _evaluated(mean_log(a, axis) - c)
+        error = _reduced(jnp.maximum, _evaluated(jnp.abs(residual) * inverse_scale), axis)
+        better = ~done & (error < best_error)
+        best_a, best_error = jnp.where(better, a, best_a), jnp.where(better, error, best_error)
+        stalled = (error > 0.5 * previous_error) & (previous_error <= 1024 * eps)
+        finished = ~done & ((error <= eps) | stalled)
+        a, done = jnp.where(finished, best_a, a), done | finished
+
+        def step(a: Array) -> tuple[Array, Array]:
+            log_step = direction(a, residual)
+            # A step of at most sqrt(eps) / 2 lands within eps of the root: taken and final.
+            final = ~done & (_reduced(jnp.maximum, jnp.abs(log_step), axis) <= 0.5 * jnp.sqrt(eps))
+            return _evaluated(jnp.where(done, a, a * jnp.exp(-log_step))), done | final
+
+        a, done = jax.lax.cond(jnp.all(done), lambda a: (a, done), step, a)
+        return i + 1, a, error, best_a, best_error, done
+
+    a = _initial_concentration(c)
+    unknown = jnp.full_like(a[:1], jnp.inf)
+    state = (jnp.asarray(0), a, unknown, a, unknown, jnp.zeros_like(unknown, dtype=bool))
+    _, a, _, best_a, best_error, done = jax.lax.while_loop(keep_going, iteration, state)
+    solved = jnp.where(done, a, jnp.where(best_error <= 1024 * eps, best_a, jnp.nan))
+    return jnp.moveaxis(solved, axis, -1)
 
 
 def in_simplex(x: Array) -> Array:
