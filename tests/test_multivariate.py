@@ -206,6 +206,40 @@ def test_packed_lower_transpose_times(d: int, x64: None) -> None:
     np.testing.assert_allclose(grad, packing.pack_lower(jnp.asarray(2 * v[:, :, None] * w[:, None, :])), rtol=1e-12)
 
 
+@pytest.mark.parametrize("d", [1, 5, 33])
+def test_whitened_energy_and_its_written_out_derivative(d: int, x64: None) -> None:
+    """``|L^T v|^2 / 2 - sum log L_ii`` and its derivative (written out: ``pack_lower(v w^T) -
+    diag(1/L_ii)`` in L, ``L w`` in v) against dense products: reverse mode, forward mode, and a
+    factor shared by every row (its gradient summed over the rows)."""
+    rng = np.random.default_rng(d)
+    packed, v = rng.normal(size=(4, packing.packed_size(d))), rng.normal(size=(4, d))
+    packed[:, :d] = np.exp(packed[:, :d])  # positive diagonal
+    lower = np.asarray(packing.unpack_lower(jnp.asarray(packed)))
+    w = np.einsum("nij,ni->nj", lower, v)
+    value = 0.5 * np.sum(w**2, -1) - np.sum(np.log(packed[:, :d]), -1)
+    grad_lower = v[:, :, None] * w[:, None, :] - np.eye(d) / np.diagonal(lower, axis1=-2, axis2=-1)[:, None, :]
+    grad_packed = np.asarray(packing.pack_lower(jnp.asarray(grad_lower)))
+    grad_v = np.einsum("nij,nj->ni", lower, w)
+    energy = jax.jit(linalg.whitened_energy)
+    np.testing.assert_allclose(energy(packed, v), value, rtol=1e-13)
+    got_packed, got_v = jax.jit(jax.grad(lambda p, v: jnp.sum(linalg.whitened_energy(p, v)), (0, 1)))(packed, v)
+    np.testing.assert_allclose(got_packed, grad_packed, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(got_v, grad_v, rtol=1e-12, atol=1e-13)
+    dp, dv = rng.normal(size=packed.shape), rng.normal(size=v.shape)
+    _, tangent = jax.jvp(
+        linalg.whitened_energy, (jnp.asarray(packed), jnp.asarray(v)), (jnp.asarray(dp), jnp.asarray(dv))
+    )
+    np.testing.assert_allclose(tangent, np.sum(grad_packed * dp, -1) + np.sum(grad_v * dv, -1), rtol=1e-12, atol=1e-13)
+    shared = jax.grad(lambda p: jnp.sum(linalg.whitened_energy(jnp.broadcast_to(p, packed.shape), jnp.asarray(v))))(
+        jnp.asarray(packed[0])
+    )
+    w0 = np.einsum("ij,ni->nj", lower[0], v)
+    grad0 = v[:, :, None] * w0[:, None, :] - np.eye(d) / np.diagonal(lower[0])[None, None, :]
+    np.testing.assert_allclose(
+        shared, np.asarray(packing.pack_lower(jnp.asarray(grad0.sum(0)))), rtol=1e-12, atol=1e-12
+    )
+
+
 def test_factored_head_parameters(x64: None) -> None:
     """The head's source parameters: loc = raw_1, precision_cholesky = L packed, with
     ``P = L L^T`` the inverse of the covariance ``source_from_natural`` reads back."""
