@@ -42,8 +42,8 @@ reads them directly:
 
     -log q(x) = 1/2 |L^T (x - mu)|^2 - sum_i log L_ii + d/2 log(2 pi),
 
-one triangular matrix-vector product per row (``linalg.packed_lower_transpose_times``), no
-factorization, no solve, and the exact gradient by plain autodiff of that formula. It is ``nll``'s
+one triangular matrix-vector product per row (``linalg.whitened_energy``), no factorization, no
+solve, and the exact gradient, written out (one pass for each parameter). It is ``nll``'s
 value on the same distribution (``natural_from_source(loc=mu, precision_cholesky=L)``, whose
 natural parameters ``nll`` would factor again at O(d^3) a row), and it stays accurate at any
 condition number of the covariance, where a rounded precision loses ``cond x eps``. Targets without
