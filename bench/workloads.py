@@ -219,6 +219,8 @@ def _normal() -> Workload:
         return _mean(0.5 * r * r + jnp.log(sd) + HALF_LOG_2PI)
 
     loc_scale = lambda d: ((jnp.asarray(d["loc"], F32), jnp.asarray(d["scale"], F32)), jnp.asarray(d["x"], F32))  # noqa: E731
+    # A head's one (N, 2) output array, as a network gives it: the layout expfam's eta has.
+    stacked = lambda d: (jnp.asarray(np.stack([d["loc"], d["scale"]], -1), F32), jnp.asarray(d["x"], F32))  # noqa: E731
     impls = [
         *_expfam(fam, lambda d: {"loc": d["loc"], "scale": d["scale"]}, "x"),
         Impl("hand", "natural eta, x", natural, hand_natural),
@@ -232,6 +234,18 @@ def _normal() -> Workload:
         *_peer("tfp", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(tfd.Normal(*p).log_prob(x))),
         *_peer("distrax", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(dx.Normal(*p).log_prob(x))),
         *_peer("numpyro", "Normal(loc, scale).log_prob", loc_scale, lambda p, x: -_mean(npd.Normal(*p).log_prob(x))),
+        *_peer(
+            "numpyro",
+            "Normal(out[:, 0], out[:, 1]).log_prob, one (N, 2) output",
+            stacked,
+            lambda out, x: -_mean(npd.Normal(out[:, 0], out[:, 1]).log_prob(x)),
+        ),
+        *_peer(
+            "tfp",
+            "Normal(out[:, 0], out[:, 1]).log_prob, one (N, 2) output",
+            stacked,
+            lambda out, x: -_mean(tfd.Normal(out[:, 0], out[:, 1]).log_prob(x)),
+        ),
         *_peer(
             "efax", "NormalNP.log_pdf", natural, lambda eta, x: -_mean(ef.NormalNP(eta[:, 0], eta[:, 1]).log_pdf(x))
         ),
