@@ -36,9 +36,13 @@ from expfam._numerics import special
 
 
 def _logsumexp(eta: Array) -> Array:
-    """``log sum_k exp(eta_k)`` over the last axis, kept (a max shift; -inf where every logit is)."""
+    """``log sum_k exp(eta_k)`` over the last axis, kept (a max shift; -inf where every logit is).
+
+    The shift is kept finite by a maximum with the lowest float, not by a select on ``isfinite``:
+    XLA:CPU then evaluates the max, the sum of exponentials and what reads them in one fusion,
+    one pass over the logits fewer (a +inf logit, outside the domain, gives NaN)."""
     shift = jax.lax.stop_gradient(jnp.max(eta, axis=-1, keepdims=True))
-    shift = jnp.where(jnp.isfinite(shift), shift, 0.0)
+    shift = jnp.maximum(shift, jnp.finfo(eta.dtype).min)
     return shift + jnp.log(jnp.sum(jnp.exp(eta - shift), axis=-1, keepdims=True))
 
 
