@@ -93,9 +93,9 @@ def _reduced(op: Callable[[Array, Array], Array], x: Array, axis: int) -> Array:
     row planes are combined one by one, an elementwise pass over the rows, and the result is
     evaluated as an array of its own (``_evaluated``: otherwise XLA fused the planes' sum into each
     consumer and recomputed it there, which made K = 16 1.5x slower). XLA:CPU hands a reduction
-    over the leading axis to a library kernel with a high fixed cost per block: written out, the
-    solver (float64, 1e6 rows) takes 12-17% less time for K = 2..4, 12% less for K = 8 and 15-19%
-    less for K = 16 (bench/results/inverse.md).
+    over the leading axis to a library kernel with a high fixed cost per block. Float64, 1e6 rows
+    (bench/results/inverse.md): written out, the solver took 12-17% less time for K = 2..4 than
+    with those reductions; kept whole, another 0-12% for K = 2..8, and 15-19% less for K = 16.
     """
     reduction = _REDUCTIONS[op]
     if axis == 0 and x.shape[0] <= _WRITTEN_OUT:
@@ -314,11 +314,10 @@ def _initial_concentration(c: Array) -> Array:
     K = 16: 3e-2); a row stops once its ``log v`` moved by at most ``_START_TOLERANCE``: the slope
     being a few percent off, the next step would move it by a few percent of that, below what the
     Newton solver's first step corrects anyway (K = 16, concentrations 1e-2..1e3: three steps);
-    the Newton solver
-    in ``concentration_from_mean_log`` does the rest. (Where one concentration is tiny next to a
-    total of order 10, the error of the approximate inverse digamma on the large coordinate
-    outweighs the tiny one and this equation's root is off by up to 0.2 in log; Newton corrects
-    it.)
+    the Newton solver in ``concentration_from_mean_log`` does the rest. (Where one concentration is
+    tiny next to a total of order 10, the error of the approximate inverse digamma on the large
+    coordinate outweighs the tiny one and this equation's root is off by up to 0.2 in log; Newton
+    corrects it.)
     """
     k = c.shape[0]
     # 1 - s without cancellation: -expm1 of the largest c_k minus the other exp(c_k) (in float32 the
