@@ -395,6 +395,22 @@ def concentration_from_mean_log(c: Array) -> Array:
     return jax.lax.fori_loop(0, -(-n // block), solve, jnp.zeros_like(rows)).reshape(c.shape)
 
 
+def newton_log_step(a: Array, residual: Array) -> Array:
+    """The solver's Newton step in ``log a`` for the residual ``mean_log(a) - c`` (coordinates on
+    axis 0): ``J^{-1} r / a`` with ``J = diag(trigamma(a)) - trigamma(a0) 1 1^T`` inverted by
+    Sherman-Morrison (module docstring), limited to ``_MAX_LOG_STEP``. The caller subtracts it."""
+    q = _evaluated(special.trigamma(a))
+    total = _reduced(jnp.add, a, 0)
+    phi_total, complement_total = _phi_and_complement(total, special.trigamma(total))
+    phi, complement = _phi_and_complement(a, q)
+    gap = jnp.where(total < 1.0, phi_total - phi, complement - complement_total)
+    denominator = _reduced(jnp.add, _evaluated(a * gap), 0)
+    # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
+    scaled = _evaluated(residual / q)
+    step = scaled + _reduced(jnp.add, scaled, 0) / (q * denominator)
+    return jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
+
+
 def _solve_block(c: Array) -> Array:
     """``concentration_from_mean_log`` on rows ``c`` of shape ``(n, K)``.
 
@@ -420,19 +436,6 @@ def _solve_block(c: Array) -> Array:
     inverse_scale = _evaluated(1 / (1 + jnp.abs(c)))
     State = tuple[Array, Array, Array, Array, Array, Array]
 
-    def direction(a: Array, residual: Array) -> Array:
-        """The Newton step in log a, ``J^{-1} r / a``, limited to ``_MAX_LOG_STEP``."""
-        q = _evaluated(special.trigamma(a))
-        total = _reduced(jnp.add, a, axis)
-        phi_total, complement_total = _phi_and_complement(total, special.trigamma(total))
-        phi, complement = _phi_and_complement(a, q)
-        gap = jnp.where(total < 1.0, phi_total - phi, complement - complement_total)
-        denominator = _reduced(jnp.add, _evaluated(a * gap), axis)
-        # (diag(q) - z 1 1^T)^{-1} r = r / q + (1 / q) sum(r / q) / (1/z - sum 1/q).
-        scaled = _evaluated(residual / q)
-        step = scaled + _reduced(jnp.add, scaled, axis) / (q * denominator)
-        return jnp.clip(step / a, -_MAX_LOG_STEP, _MAX_LOG_STEP)
-
     def keep_going(state: State) -> Array:
         return (state[0] < MAX_NEWTON_STEPS) & ~jnp.all(state[-1])
 
@@ -448,7 +451,7 @@ def _solve_block(c: Array) -> Array:
         a, done = jnp.where(finished, best_a, a), done | finished
 
         def step(a: Array) -> tuple[Array, Array]:
-            log_step = direction(a, residual)
+            log_step = newton_log_step(a, residual)
             # A step of at most sqrt(eps) / 2 lands within eps of the root: taken and final.
             final = ~done & (_reduced(jnp.maximum, jnp.abs(log_step), axis) <= 0.5 * jnp.sqrt(eps))
             return _evaluated(jnp.where(done, a, a * jnp.exp(-log_step))), done | final
